@@ -1,0 +1,293 @@
+#!/usr/bin/env bash
+# bench/mbuf/run.sh: what `capx mbuf` costs a running DPDK application,
+# probing once per packet and once per burst.
+#
+# The application is stock dpdk-testpmd forwarding between two net_null
+# ports (io mode, one forwarding lcore, 64-byte packets): net_null's rx
+# burst hands out freshly allocated mbufs, its tx burst frees them, so the
+# forwarding lcore spins at full speed and every nanosecond a probe adds per
+# packet shows as a lower forwarding rate. Rate: the sum of both ports'
+# Tx-pps lines testpmd prints every second (--stats-period 1), averaged over
+# the window; ns/packet = 1e9 / rate (the lcore is always busy).
+#
+# The per-packet probe: with --mbcache=0 (no per-lcore mempool cache) every
+# mbuf net_null's tx frees goes straight to the pool's ring through the
+# mempool ops' enqueue (rte_pktmbuf_free() -> rte_mempool_put() ->
+# rte_mempool_ops_enqueue_bulk(), inline in rte_mempool.h, calling
+# ops->enqueue out of line: common_ring_mp_enqueue(mp, obj_table, n=1) in
+# librte_mempool_ring, for the default "ring_mp_mc" ops). That is the one
+# out-of-line function stock DPDK calls once per packet here; it has no
+# symbol (static), so it is found in the process through the exported
+# rte_mempool_ops_table and probed as LIB:0xOFFSET@2@3 (the object array
+# and its count, 1). Every mode runs with --mbcache=0, so the baseline is
+# the same application.
+# The per-burst probe: net_null's rx burst eth_null_rx(q, bufs, nb) (no
+# symbol either: found through rte_eth_fp_ops), at its return with the
+# count it returned (--ret, @2@3): one hit per burst of up to 32 packets
+# (placed past the function's NULL test, see past_null_test below).
+#
+# Modes, interleaved round by round so drifting machine load hits all alike:
+#   none            no capture
+#   packet-nomatch  per-packet probe, a filter matching nothing
+#   packet-all      per-packet probe, everything to a file
+#   burst-nomatch   per-burst probe, a filter matching nothing
+#   burst-all       per-burst probe, everything to a file
+#   burst-tx-nomatch, burst-tx-all  per burst at net_null's tx burst
+#                   (entry only, no return probe; not in the default list)
+#   burst-entry-nomatch  the per-burst probe at the function's first
+#                   instruction, which the kernel single-steps (not in the
+#                   default list; shows what that costs)
+# Target (issue 6): the per-burst probe's cost per packet <= 1/10 of the
+# per-packet probe's. See bench/README.md (## mbuf).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+
+usage() {
+	cat <<EOF
+usage: $0 [options]
+  --quick           3 rounds of 3 s windows
+  --build DIR       meson build dir holding src/capx (default: \$CAPX_BUILD_ROOT or $root/build)
+  --capx PATH       capx binary (default: DIR/src/capx)
+  --rounds N        windows per mode (default 5)
+  --seconds N       measured seconds per window (default 5)
+  --modes "LIST"    from: none packet-nomatch packet-all burst-nomatch burst-all
+                    burst-entry-nomatch burst-entry-all burst-tx-nomatch burst-tx-all
+                    (default: the first five)
+  --nomatch "EXPR"  the filter of the -nomatch modes (default: "udp port 1";
+                    net_null's packets are all zeros)
+  --out DIR         keep results.tsv and logs here (default: a temp dir)
+EOF
+}
+
+build=${CAPX_BUILD_ROOT:-$root/build}
+capx= rounds=5 seconds=5 out= nomatch="udp port 1"
+modes="none packet-nomatch packet-all burst-nomatch burst-all"
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) rounds=3 seconds=3 ;;
+	--build) build=$2; shift ;;
+	--capx) capx=$2; shift ;;
+	--rounds) rounds=$2; shift ;;
+	--seconds) seconds=$2; shift ;;
+	--modes) modes=$2; shift ;;
+	--nomatch) nomatch=$2; shift ;;
+	--out) out=$2; shift ;;
+	-h|--help) usage; exit 0 ;;
+	*) usage >&2; exit 2 ;;
+	esac
+	shift
+done
+capx=${capx:-$build/src/capx}
+[ "$(id -u)" -eq 0 ] || { echo "bench/mbuf: needs root (uprobes)" >&2; exit 1; }
+[ -x "$capx" ] || { echo "bench/mbuf: no capx at $capx (--build/--capx)" >&2; exit 1; }
+command -v dpdk-testpmd >/dev/null || { echo "bench/mbuf: dpdk-testpmd is not installed" >&2; exit 1; }
+
+if [ -z "$out" ]; then
+	out=$(mktemp -d /tmp/capx-bench-mbuf.XXXXXX)
+fi
+mkdir -p "$out"
+capdir=$(mktemp -d /dev/shm/capx-bench-mbuf.XXXXXX)
+prefix=capxbench$$
+testpmd_pid=
+capx_pid=
+
+cleanup() {
+	[ -n "$capx_pid" ] && kill -INT "$capx_pid" 2>/dev/null && wait "$capx_pid" 2>/dev/null || true
+	[ -n "$testpmd_pid" ] && kill -INT "$testpmd_pid" 2>/dev/null && wait "$testpmd_pid" 2>/dev/null || true
+	rm -rf "$capdir" "/var/run/dpdk/$prefix"
+}
+trap cleanup EXIT
+
+# testpmd: lcore 1 forwards, lcore 0 (main) prints the stats; capx runs on
+# CPU 0 too, so its reading of the ring competes with testpmd's main lcore
+# (idle but for the stats) and not with the forwarding lcore.
+dpdk-testpmd -l 0,1 --no-huge --no-pci -m 512 --file-prefix "$prefix" \
+	--vdev net_null0,size=64 --vdev net_null1,size=64 -- \
+	--total-num-mbufs=8192 --mbcache=0 --forward-mode=io --nb-cores=1 \
+	--stats-period 1 </dev/null >"$out/testpmd.log" 2>&1 &
+testpmd_pid=$!
+for _ in $(seq 100); do
+	grep -q "Tx-pps" "$out/testpmd.log" 2>/dev/null && break
+	kill -0 "$testpmd_pid" 2>/dev/null || { cat "$out/testpmd.log" >&2; exit 1; }
+	sleep 0.2
+done
+grep -q "Tx-pps" "$out/testpmd.log" || { echo "bench/mbuf: testpmd prints no stats" >&2; exit 1; }
+
+# The two probe locations, read from the process (see the top comment).
+read -r per_packet per_burst burst_entry burst_tx < <(python3 - "$testpmd_pid" <<'EOF'
+import os, re, struct, subprocess, sys
+pid = int(sys.argv[1])
+maps = []
+for line in open(f"/proc/{pid}/maps"):
+    f = line.split()
+    if len(f) >= 6:
+        lo, hi = (int(x, 16) for x in f[0].split("-"))
+        maps.append((lo, hi, f[1], int(f[2], 16), f[5]))
+exe = os.readlink(f"/proc/{pid}/exe")
+def base_of(path):
+    for lo, hi, perm, off, p in maps:
+        if p == path and off == 0:
+            return lo
+    sys.exit(f"bench/mbuf: {path} is not mapped")
+def lib(prefix):
+    for lo, hi, perm, off, path in maps:
+        if os.path.basename(path).startswith(prefix) and off == 0:
+            return path
+    sys.exit(f"bench/mbuf: testpmd maps no {prefix}")
+def defined(path, name):
+    out = subprocess.run(["nm", "-D", "--defined-only", path], capture_output=True, text=True).stdout
+    for l in out.splitlines():
+        f = l.split()
+        if len(f) == 3 and f[2].split("@")[0] == name:
+            return int(f[0], 16)
+    return None
+def variable(name, library):
+    # An executable that uses a library's variable directly holds the copy
+    # every object uses (a copy relocation: testpmd has rte_eth_fp_ops and
+    # rte_mempool_ops_table in its own .bss); else the library's. Both are
+    # PIE/DSOs whose first PT_LOAD has vaddr 0.
+    for path in (exe, lib(library)):
+        v = defined(path, name)
+        if v is not None:
+            return base_of(path) + v
+    sys.exit(f"bench/mbuf: no {name}")
+mem = open(f"/proc/{pid}/mem", "rb")
+def read(addr, n):
+    mem.seek(addr)
+    return mem.read(n)
+def location(addr):
+    # A code address as LIB:0xOFFSET (the file offset of its mapping).
+    for lo, hi, perm, off, path in maps:
+        if lo <= addr < hi and "x" in perm:
+            return f"{path}:{addr - lo + off:#x}"
+    sys.exit(f"bench/mbuf: {addr:#x} is in no executable mapping")
+# struct rte_mempool_ops_table (rte_mempool.h): ops[] at 64, 128 bytes each
+# (cache aligned), name[32] then alloc, free, enqueue (at 48).
+table = variable("rte_mempool_ops_table", "librte_mempool.so")
+num = struct.unpack("<I", read(table + 4, 4))[0]
+enqueue = None
+for i in range(num):
+    op = read(table + 64 + 128 * i, 128)
+    if op[:32].split(b"\0")[0] == b"ring_mp_mc":
+        enqueue = struct.unpack("<Q", op[48:56])[0]
+if not enqueue:
+    sys.exit("bench/mbuf: no ring_mp_mc mempool ops")
+# struct rte_eth_fp_ops (rte_ethdev_core.h, 22.11): rx_pkt_burst first.
+fp = variable("rte_eth_fp_ops", "librte_ethdev.so")
+rx = struct.unpack("<Q", read(fp, 8))[0]
+tx = struct.unpack("<Q", read(fp + 64, 8))[0]  # tx_pkt_burst
+# net_null's burst functions start with a NULL test of the queue (test
+# %rdi,%rdi; je) that the kernel cannot emulate, so a uprobe there is
+# single-stepped out of line: a second trap per hit, which costs ~40 us on
+# this VM against ~3 us for an emulated instruction (push, the first
+# instruction of the enqueue; arch/x86/kernel/uprobes.c, push_setup_xol_ops()
+# and branch_setup_xol_ops()). The per-burst probe therefore goes on the
+# instruction after the test: the arguments are still in their registers
+# and the return address still at (%rsp) (nothing pushed yet), so both the
+# entry and the return probe see what they would at the entry. The entry
+# itself is printed third, for the burst-entry modes.
+def past_null_test(addr):
+    for lo, hi, perm, off, path in maps:
+        if lo <= addr < hi and "x" in perm:
+            vaddr = addr - base_of(path)
+            dis = subprocess.run(["objdump", "-d", "--no-show-raw-insn", f"--start-address={vaddr:#x}",
+                                  f"--stop-address={vaddr + 16:#x}", path], capture_output=True, text=True).stdout
+            insns = [l.split(":", 1) for l in dis.splitlines() if re.match(r"^\s+[0-9a-f]+:\t", l)]
+            if len(insns) >= 3 and insns[0][1].split()[:2] == ["test", "%rdi,%rdi"] and insns[1][1].split()[0] == "je":
+                return base_of(path) + int(insns[2][0], 16)
+            return addr
+    return addr
+print(location(enqueue), location(past_null_test(rx)), location(rx), location(past_null_test(tx)))
+EOF
+)
+echo "per-packet probe: $per_packet@2@3 (mempool ring enqueue, n=1 per freed mbuf)" | tee "$out/probes.txt"
+echo "per-burst probe:  $per_burst@2@3 --ret (net_null rx burst, past its NULL test)" | tee -a "$out/probes.txt"
+echo "burst-entry-*:    $burst_entry@2@3 --ret (the same at the function's entry)" | tee -a "$out/probes.txt"
+echo "burst-tx-*:       $burst_tx@2@3 (net_null tx burst past its NULL test, at entry: no return probe)" | tee -a "$out/probes.txt"
+
+# Mean of the Tx-pps sums of both ports in the stats blocks testpmd printed
+# after line $1 of its log.
+rate_since() {
+	tail -n +"$(($1 + 1))" "$out/testpmd.log" | awk '
+		/Tx-pps:/ { for (i = 1; i <= NF; i++) if ($i == "Tx-pps:") { sum += $(i + 1); n++ } }
+		END { if (n >= 2) printf "%.0f\n", sum / (n / 2); else print "" }'
+}
+
+start_capx() { # mode
+	local spec args=()
+	case $1 in
+	packet-*) spec="$per_packet@2@3" ;;
+	burst-entry-*) spec="$burst_entry@2@3"; args+=(--ret) ;;
+	burst-tx-*) spec="$burst_tx@2@3" ;;
+	burst-*) spec="$per_burst@2@3"; args+=(--ret) ;;
+	esac
+	case $1 in
+	*-nomatch) args+=("$nomatch") ;;
+	esac
+	taskset -c 0 "$capx" mbuf --pid "$testpmd_pid" -f "$spec" -w "$capdir/cap.pcap" "${args[@]}" \
+		2>"$out/capx-$1.log" &
+	capx_pid=$!
+	# Attached when the process holds its BPF links (a uprobe each, two for --ret).
+	for _ in $(seq 150); do
+		kill -0 "$capx_pid" 2>/dev/null || { cat "$out/capx-$1.log" >&2; exit 1; }
+		if ls -l /proc/"$capx_pid"/fd 2>/dev/null | grep -q "bpf_link"; then
+			sleep 1
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "bench/mbuf: capx did not attach" >&2
+	exit 1
+}
+
+stop_capx() {
+	kill -INT "$capx_pid"
+	wait "$capx_pid" || true
+	capx_pid=
+	rm -f "$capdir/cap.pcap"
+}
+
+printf "round\tmode\tpps\n" >"$out/results.tsv"
+for r in $(seq "$rounds"); do
+	# Rotate the order each round.
+	set -- $modes
+	for _ in $(seq $(((r - 1) % $#))); do set -- "${@:2}" "$1"; done
+	for mode in "$@"; do
+		[ "$mode" = none ] || start_capx "$mode"
+		sleep 1
+		mark=$(wc -l <"$out/testpmd.log")
+		sleep "$seconds"
+		pps=$(rate_since "$mark")
+		if [ "$mode" != none ]; then
+			stop_capx # the summary comes at exit
+			printf "round %s %s: %s\n" "$r" "$mode" "$(grep -h "hits" "$out/capx-$mode.log" | tail -1)" \
+				>>"$out/capx-summaries.txt"
+		fi
+		printf "%s\t%s\t%s\n" "$r" "$mode" "$pps" >>"$out/results.tsv"
+		printf "round %s %-15s %s pps\n" "$r" "$mode" "$pps"
+	done
+done
+
+# Medians per mode; ns/packet; overhead over none; the burst/packet ratio.
+python3 - "$out/results.tsv" <<'EOF' | tee "$out/summary.txt"
+import csv, statistics, sys
+rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
+by = {}
+for r in rows:
+    if r["pps"]:
+        by.setdefault(r["mode"], []).append(float(r["pps"]))
+med = {m: statistics.median(v) for m, v in by.items()}
+ns = {m: 1e9 / p for m, p in med.items()}
+print(f"{'mode':16} {'Mpps':>8} {'ns/pkt':>8} {'+ns/pkt':>8}  (median of {max(len(v) for v in by.values())} rounds)")
+for m in by:
+    extra = ns[m] - ns["none"] if "none" in ns else float("nan")
+    print(f"{m:16} {med[m] / 1e6:8.3f} {ns[m]:8.1f} {extra:8.1f}")
+for kind in ("nomatch", "all"):
+    p, b = f"packet-{kind}", f"burst-{kind}"
+    if "none" in ns and p in ns and b in ns:
+        op, ob = ns[p] - ns["none"], ns[b] - ns["none"]
+        print(f"{kind}: per-burst overhead / per-packet overhead = {ob:.1f} / {op:.1f} ns = {ob / op:.3f} (target <= 0.1)")
+EOF
+echo "results in $out"

@@ -1,0 +1,235 @@
+/* The capture core every capx BPF program shares: the event ring, the
+ * per-CPU scratch slots that hold a packet while it is filtered and sent,
+ * the per-probe counters, and the steps between "a packet is here" and
+ * "its record is in the ring".
+ *
+ * A capture point in buffer mode (tracing, uprobes):
+ *
+ *	struct capx_counters *c = capx_counters_get(probe_id);
+ *	if (!c) return 0;
+ *	c->hits++;
+ *	struct capx_scratch *s = capx_scratch_get(c);
+ *	if (!s) return 0;
+ *	copied = <read up to CAPX_PACKET_BUF_SIZE bytes into s->data>;
+ *	if (capx_filter_scratch(s, c, copied, wire_len)) { // sets cap_len
+ *		capx_event_init(&s->event, probe_id);   // then its own fields
+ *		capx_emit(s, c);
+ *	}
+ *	capx_scratch_put();
+ *
+ * In direct mode (XDP, tc) it filters the packet in place with
+ * capx_filter_pkt() first, and takes a scratch slot only for a match (see
+ * capx_keep_len() and bpf/filter_test.bpf.c).
+ *
+ * User space sizes the maps before load (src/bpf/capture_maps.hpp):
+ * capx_scratch_slots gets one slot per possible CPU and nesting level,
+ * capx_events the ring size the user asked for.
+ */
+#ifndef CAPX_CAPTURE_BPF_H
+#define CAPX_CAPTURE_BPF_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "capx/event.h"
+#include "capx_filter.bpf.h"
+
+/* A program may define CAPX_SCRATCH_TAIL before including this header to
+ * get that many more bytes behind data[] in each slot: room the verifier
+ * must see for accesses it cannot bound tighter (bpf/skb.bpf.c). Never
+ * sent, never filtered. */
+#ifndef CAPX_SCRATCH_TAIL
+#define CAPX_SCRATCH_TAIL 0
+#endif
+
+struct capx_scratch {
+	struct capx_event event;
+	__u8 data[CAPX_PACKET_BUF_SIZE];
+#if CAPX_SCRATCH_TAIL > 0
+	__u8 tail[CAPX_SCRATCH_TAIL];
+#endif
+};
+
+/* Set by user space before load (read-only data). */
+const volatile __u32 capx_snaplen = CAPX_PACKET_BUF_SIZE; /* -s */
+/* Batched wakeups: while the ring holds fewer than this many bytes a record
+ * does not wake the reader (BPF_RB_NO_WAKEUP), the one that reaches it does
+ * (BPF_RB_FORCE_WAKEUP). The reader must then bound the latency itself by
+ * polling with a timeout and consuming what is there either way. 0: the
+ * ring's own rule (a record wakes a reader that has caught up). */
+const volatile __u32 capx_wakeup_bytes = 0;
+
+/* A regular array indexed by cpu * CAPX_SCRATCH_DEPTH + depth: per-CPU
+ * arrays cannot hold values over 32 KiB (PCPU_MIN_UNIT_SIZE). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* sized by user space */
+	__type(key, __u32);
+	__type(value, struct capx_scratch);
+} capx_scratch_slots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} capx_scratch_depth SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CAPX_MAX_PROBES);
+	__type(key, __u32);
+	__type(value, struct capx_counters);
+} capx_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22); /* sized by user space */
+} capx_events SEC(".maps");
+
+static __always_inline __u32 capx_min(__u32 a, __u32 b)
+{
+	return a < b ? a : b;
+}
+
+/* `len` clamped to [lo, hi] in a way the verifier can prove for a helper's
+ * size argument. A plain C range test is not enough: clang tends to test a
+ * copy (say len - 1 against hi - 1) and pass the original, which the
+ * verifier then knows nothing about. Here the compare-and-move is on the
+ * very register that is returned. Callers handle values outside the range
+ * (e.g. len == 0) first; the clamp only makes the bounds visible. */
+#define capx_clamp(len, lo, hi)                                                \
+	({                                                                     \
+		__u64 v_ = (__u32)(len);                                       \
+		asm volatile("if %[v] >= %[l] goto +1\n\t"                     \
+			     "%[v] = %[l]\n\t"                                  \
+			     "if %[v] <= %[h] goto +1\n\t"                       \
+			     "%[v] = %[h]"                                     \
+			     : [v] "+r"(v_)                                    \
+			     : [l] "i"(lo), [h] "i"(hi));                      \
+		v_;                                                            \
+	})
+
+/* Largest length bpf_xdp_load_bytes() and bpf_skb_load_bytes() take in one
+ * call (__bpf_xdp_load_bytes() refuses len > 0xffff): a full
+ * CAPX_PACKET_BUF_SIZE copy takes two calls of at most this. */
+#define CAPX_COPY_CHUNK 0x8000
+
+static __always_inline struct capx_counters *capx_counters_get(__u32 probe_id)
+{
+	return bpf_map_lookup_elem(&capx_counters, &probe_id);
+}
+
+/* This CPU's next free scratch slot, or NULL when none is free (counted as
+ * lost_busy). Every non-NULL result must be returned with
+ * capx_scratch_put(). Nesting is strictly LIFO on one CPU, so the plain
+ * depth counter needs no atomics. */
+static __always_inline struct capx_scratch *capx_scratch_get(struct capx_counters *c)
+{
+	__u32 zero = 0;
+	__u32 *depth = bpf_map_lookup_elem(&capx_scratch_depth, &zero);
+	if (!depth)
+		return 0;
+	__u32 level = *depth;
+	if (level >= CAPX_SCRATCH_DEPTH) {
+		c->lost_busy++;
+		return 0;
+	}
+	__u32 slot = bpf_get_smp_processor_id() * CAPX_SCRATCH_DEPTH + level;
+	struct capx_scratch *s = bpf_map_lookup_elem(&capx_scratch_slots, &slot);
+	if (!s) {
+		c->errors++;
+		return 0;
+	}
+	*depth = level + 1;
+	return s;
+}
+
+static __always_inline void capx_scratch_put(void)
+{
+	__u32 zero = 0;
+	__u32 *depth = bpf_map_lookup_elem(&capx_scratch_depth, &zero);
+	if (depth && *depth > 0)
+		*depth -= 1;
+}
+
+/* How many bytes of a matched packet to keep: the filter's answer (its
+ * snaplen), the user's -s and the bytes available, whichever is least. */
+static __always_inline __u32 capx_keep_len(__u32 filter_ret, __u32 available)
+{
+	return capx_min(capx_min(filter_ret, capx_snaplen), capx_min(available, CAPX_PACKET_BUF_SIZE));
+}
+
+/* True when fewer bytes are kept than the user asked for: the packet was
+ * longer than the buffer or its bytes were not all reachable. */
+static __always_inline int capx_is_truncated(__u32 filter_ret, __u32 available, __u32 wire_len)
+{
+	__u32 wanted = capx_min(capx_min(filter_ret, capx_snaplen), wire_len);
+	return capx_keep_len(filter_ret, available) < wanted;
+}
+
+/* Buffer mode: runs the filter over the `copied` bytes in s->data and
+ * returns its answer: 0 when it said no (counted as filtered_out), else
+ * after setting s->event.cap_len (bytes to send), wire_len and the
+ * TRUNCATED flag. */
+static __always_inline __u32 capx_filter_scratch(struct capx_scratch *s, struct capx_counters *c,
+						 __u32 copied, __u32 wire_len)
+{
+	copied = capx_min(copied, CAPX_PACKET_BUF_SIZE);
+	__u32 ret = capx_filter_buf(s->data, copied, wire_len);
+	if (!ret) {
+		c->filtered_out++;
+		return 0;
+	}
+	s->event.cap_len = capx_keep_len(ret, copied);
+	s->event.wire_len = wire_len;
+	s->event.flags = capx_is_truncated(ret, copied, wire_len) ? CAPX_EVENT_TRUNCATED : 0;
+	return ret;
+}
+
+/* Fills the fields every capture point knows; keeps wire_len, cap_len and
+ * flags (set by capx_filter_scratch or the caller). */
+static __always_inline void capx_event_init(struct capx_event *e, __u32 probe_id)
+{
+	__u32 wire_len = e->wire_len, cap_len = e->cap_len, flags = e->flags;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->timestamp_ns = bpf_ktime_get_ns();
+	e->wire_len = wire_len;
+	e->cap_len = cap_len;
+	e->flags = flags;
+	e->probe_id = probe_id;
+	e->cpu = bpf_get_smp_processor_id();
+}
+
+/* The current task's pid, tid and comm (meaningful in process context). */
+static __always_inline void capx_event_set_task(struct capx_event *e)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	e->pid = pid_tgid >> 32;
+	e->tid = (__u32)pid_tgid;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	e->flags |= CAPX_EVENT_HAS_TASK;
+}
+
+/* Sends s->event and its cap_len bytes of data in one ring record and
+ * counts the outcome. Returns 0 when the record was sent. */
+static __always_inline int capx_emit(struct capx_scratch *s, struct capx_counters *c)
+{
+	__u64 len = capx_clamp(s->event.cap_len, 0, CAPX_PACKET_BUF_SIZE);
+	__u64 flags = 0;
+	if (capx_wakeup_bytes)
+		flags = bpf_ringbuf_query(&capx_events, BPF_RB_AVAIL_DATA) + sizeof(s->event) + len >=
+				capx_wakeup_bytes
+			? BPF_RB_FORCE_WAKEUP
+			: BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_output(&capx_events, s, sizeof(s->event) + len, flags)) {
+		c->lost_ring_full++;
+		return -1;
+	}
+	c->captured++;
+	if (s->event.flags & CAPX_EVENT_TRUNCATED)
+		c->truncated++;
+	return 0;
+}
+
+#endif

@@ -1,0 +1,32 @@
+// The user side of the capture core (bpf/include/capx_capture.bpf.h):
+// sizing its maps before load, reading its counters, and turning its ring
+// records (include/capx/event.h) into PacketViews.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+
+#include "capx/event.h"
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "core/packet.hpp"
+
+struct bpf_object;
+
+namespace capx::bpf {
+
+// Before load: one scratch slot per possible CPU and nesting level, and a
+// ring of at least `ring_bytes` (rounded up to a power of two pages).
+Result<void> size_capture_maps(struct bpf_object *object, std::uint64_t ring_bytes);
+
+// After load: the counters of `probe_id`, summed over all CPUs.
+Result<capx_counters> read_counters(struct bpf_object *object, std::uint32_t probe_id);
+
+// A ring record as a packet: `data` points into `record`, the timestamp is
+// converted to wall clock with `clock`, optional fields are set from the
+// record's flags. std::nullopt when the record is malformed (too short, or
+// cap_len beyond its end).
+std::optional<PacketView> event_to_packet(std::span<const std::uint8_t> record, const WallClock &clock);
+
+} // namespace capx::bpf

@@ -1,0 +1,12 @@
+// The libbpf SEC() handler of capx/ sections (see inject.hpp). Internal to
+// src/bpf.
+#pragma once
+
+#include "core/error.hpp"
+
+namespace capx::bpf {
+
+// Registers the handlers; called once by setup_libbpf().
+Result<void> register_capx_sections();
+
+} // namespace capx::bpf

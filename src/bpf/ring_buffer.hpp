@@ -1,0 +1,52 @@
+// Reading a BPF ring buffer map (BPF_MAP_TYPE_RINGBUF) record by record,
+// with libbpf's ring_buffer__new/__consume under a move-only owner.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "core/error.hpp"
+
+struct ring_buffer;
+
+namespace capx::bpf {
+
+class RecordHandler {
+public:
+	virtual ~RecordHandler() = default;
+	// One record, valid only during the call. Returns false to stop the
+	// batch (e.g. the count limit was reached); the record counts as read.
+	virtual bool on_record(std::span<const std::uint8_t> record) = 0;
+};
+
+class RingBuffer {
+public:
+	static Result<RingBuffer> open(int map_fd);
+
+	RingBuffer(RingBuffer &&) noexcept;
+	RingBuffer &operator=(RingBuffer &&) noexcept;
+	~RingBuffer();
+
+	// Readable when records are waiting; a Source that waits on more than
+	// the ring can add it to its own poll set.
+	int epoll_fd() const;
+
+	// Waits up to `timeout` for records, or until stop::fd() is readable,
+	// then hands every waiting record to `handler`. Returns how many were
+	// handled (0 on timeout or stop).
+	Result<std::size_t> poll(std::chrono::milliseconds timeout, RecordHandler &handler);
+
+	// Hands every waiting record to `handler` without waiting.
+	Result<std::size_t> consume(RecordHandler &handler);
+
+	struct State; // opaque; public so libbpf's C callback can reach it
+
+private:
+	RingBuffer();
+	std::unique_ptr<State> state_; // stable address: libbpf's callback context
+};
+
+} // namespace capx::bpf

@@ -1,0 +1,46 @@
+// `capx mbuf`: packets as a running DPDK application's functions see its
+// rte_mbufs, read from the BPF ring shared by all uprobes.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "capture/source.hpp"
+#include "core/error.hpp"
+
+namespace capx::mbuf {
+
+struct MbufConfig {
+	std::optional<pid_t> pid;            // --pid
+	std::string binary;                  // --binary (exactly one of pid/binary)
+	std::vector<std::string> probes;     // -f, as given
+	bool on_return = false;              // --ret: -f SYMBOL@N@M read at return, count = return value
+	std::optional<std::uint16_t> port;   // --port (then no -f)
+	std::optional<std::uint16_t> queue;  // --queue (with --port)
+	bool rx = false, tx = false;         // --rx / --tx (with --port; one of them)
+	std::string mbuf_layout;             // --mbuf-layout, empty: detect
+	std::string expression;
+	std::uint32_t snaplen = 262144;
+	std::uint64_t ring_kib = 8192;       // -B
+	bool describe_packets = true;        // the output shows comments (pcapng, printer)
+};
+
+// The option combinations and the syntax of -f and --mbuf-layout, checked
+// without looking at any process (usage errors): one target, -f or --port,
+// --queue/--rx/--tx only with --port and one direction, --ret only with -f.
+Result<void> check_config(const MbufConfig &config);
+
+class MbufSource {
+public:
+	// Resolves the target, the probes and the layout, loads and attaches.
+	// The capture ends by itself (poll returns an error-free stop) when
+	// every target process has exited.
+	static Result<std::unique_ptr<Source>> make(const MbufConfig &config);
+};
+
+} // namespace capx::mbuf

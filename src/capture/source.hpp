@@ -1,0 +1,53 @@
+// Where packets come from. A source is attached once made (factories return
+// it ready), delivers packets in batches, and detaches in its destructor.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/packet.hpp"
+
+namespace capx {
+
+class PacketConsumer {
+public:
+	virtual ~PacketConsumer() = default;
+	// Returns false to stop the batch (e.g. the count limit was reached).
+	virtual bool on_packet(const PacketView &packet) = 0;
+};
+
+struct SourceStats {
+	std::uint64_t received = 0;        // seen by the filter (tcpdump: "received by filter")
+	std::uint64_t dropped_kernel = 0;  // lost before capx could read them
+	// Further counters in display order ("truncated", "lost, ring full", ...).
+	std::vector<std::pair<std::string, std::uint64_t>> extra;
+	// Whole lines after those, printed as they are (e.g. one per capture
+	// point: "ip_rcv@fentry: hits 10, filtered out 2, ...").
+	std::vector<std::string> lines;
+};
+
+class Source {
+public:
+	virtual ~Source() = default;
+
+	virtual std::span<const CapturePoint> capture_points() const = 0;
+
+	// Waits up to `timeout` for packets and hands each to `consumer`.
+	// Returns early when stop::fd() becomes readable. An empty batch is not
+	// an error.
+	virtual Result<void> poll(std::chrono::milliseconds timeout, PacketConsumer &consumer) = 0;
+
+	virtual Result<SourceStats> stats() = 0;
+
+	// True once nothing more can come (e.g. every process capx mbuf
+	// captures from has exited): the pipeline then ends as on -c, after the
+	// packets already delivered. Checked after each poll().
+	virtual bool exhausted() const { return false; }
+};
+
+} // namespace capx

@@ -1,0 +1,64 @@
+// What flows from a Source to a Sink: one captured packet and what the
+// capture point knows about it. Sources fill it, sinks format it; neither
+// knows about the other.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace capx {
+
+// libpcap's DLT_/LINKTYPE_ numbers used by capx.
+enum LinkType : std::uint16_t {
+	kLinkEthernet = 1,      // DLT_EN10MB
+	kLinkRaw = 101,         // LINKTYPE_RAW (IPv4/IPv6, no link header)
+	kLinkLinuxSll = 113,    // LINUX_SLL
+	kLinkLinuxSll2 = 276,   // LINUX_SLL2
+};
+
+// One place packets are captured at; a pcapng Interface Description Block.
+struct CapturePoint {
+	std::string name;        // "eth0", "ip_rcv@fentry", "net:netif_receive_skb"
+	std::string description; // free text, e.g. "AF_PACKET TPACKET_V3 ring"
+	std::uint16_t linktype = kLinkEthernet;
+	std::uint32_t snaplen = 262144;
+	std::string filter;      // the tcpdump expression, if any (if_filter)
+	std::string os;          // filled by the sink if empty
+};
+
+enum class Direction : std::uint8_t {
+	Unknown = 0,
+	Inbound = 1,
+	Outbound = 2,
+};
+
+// Optional per-packet facts. Each is absent unless the source knows it.
+struct PacketMeta {
+	Direction direction = Direction::Unknown;
+	std::optional<std::uint32_t> ifindex;
+	std::optional<std::uint32_t> netns;      // inode
+	std::optional<std::uint32_t> cpu;
+	std::optional<std::uint32_t> pid;
+	std::string_view comm;
+	std::optional<std::uint32_t> queue;
+	std::optional<std::uint32_t> xdp_verdict;
+	std::optional<std::uint32_t> drop_reason;
+	std::string_view drop_reason_name;
+	std::optional<std::uint64_t> packet_id;  // e.g. skb address: follows a packet across probes
+	std::optional<std::uint64_t> drops_before; // lost on this capture point since the previous packet
+	std::optional<std::uint16_t> vlan_tci;   // a tag the kernel stripped (already put back into data)
+	std::string_view comment;                // source-specific text (stack, device name...)
+};
+
+struct PacketView {
+	std::uint64_t timestamp_ns = 0;  // wall clock, ns since the epoch
+	std::uint32_t wire_len = 0;      // length on the wire (>= data.size())
+	std::span<const std::uint8_t> data; // captured bytes
+	std::uint32_t capture_point = 0; // index into Source::capture_points()
+	PacketMeta meta;
+};
+
+} // namespace capx

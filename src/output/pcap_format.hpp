@@ -1,0 +1,35 @@
+// The classic pcap file format (pcap-savefile(5); IETF
+// draft-ietf-opsawg-pcap): one file header, then a 16-byte header and the
+// captured bytes per packet. Microsecond or, with --nano, nanosecond
+// timestamps.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "output/record_format.hpp"
+
+namespace capx {
+
+class PcapFormat final : public RecordFormat {
+public:
+	explicit PcapFormat(bool nanoseconds) : nanoseconds_(nanoseconds) {}
+
+	// pcap holds one link type per file: capture points with different
+	// link types are a usage error that points to --pcapng.
+	Result<void> configure(std::span<const CapturePoint> points) override;
+	std::span<const std::uint8_t> file_header() const override { return header_; }
+	Result<std::size_t> measure(const PacketView &packet) override;
+	void encode(const PacketView &packet, std::uint8_t *out) override;
+
+	static constexpr std::size_t kFileHeaderSize = 24;
+	static constexpr std::size_t kRecordHeaderSize = 16;
+
+private:
+	bool nanoseconds_;
+	std::uint32_t snaplen_ = 0;
+	std::uint32_t caplen_ = 0; // of the record measured last
+	std::array<std::uint8_t, kFileHeaderSize> header_{};
+};
+
+} // namespace capx

@@ -1,0 +1,26 @@
+// Where packets go: pcap, pcapng, decoded text, a tcpdump pipe.
+#pragma once
+
+#include <memory>
+#include <span>
+
+#include "core/error.hpp"
+#include "core/packet.hpp"
+
+namespace capx {
+
+class Sink {
+public:
+	virtual ~Sink() = default;
+
+	// Called once, before any packet, with the capture points that packets
+	// will reference by index.
+	virtual Result<void> begin(std::span<const CapturePoint> points) = 0;
+	virtual Result<void> write(const PacketView &packet) = 0;
+	// Pushes buffered records out (called on -U after each batch and at stop).
+	virtual Result<void> flush() = 0;
+	// Final flush and close; the output is complete and valid afterwards.
+	virtual Result<void> finish() = 0;
+};
+
+} // namespace capx

@@ -1,0 +1,34 @@
+#include "output/tee_sink.hpp"
+
+namespace capx {
+
+Result<void> TeeSink::begin(std::span<const CapturePoint> points)
+{
+	if (auto r = first_->begin(points); !r)
+		return r;
+	return second_->begin(points);
+}
+
+Result<void> TeeSink::write(const PacketView &packet)
+{
+	if (auto r = first_->write(packet); !r)
+		return r;
+	return second_->write(packet);
+}
+
+Result<void> TeeSink::flush()
+{
+	if (auto r = first_->flush(); !r)
+		return r;
+	return second_->flush();
+}
+
+Result<void> TeeSink::finish()
+{
+	// Both are finished whatever happens to one, so the file is complete.
+	auto a = first_->finish();
+	auto b = second_->finish();
+	return a ? b : a;
+}
+
+} // namespace capx

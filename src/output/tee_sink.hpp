@@ -1,0 +1,26 @@
+// Two sinks fed the same packets: `-w FILE --print` writes the file and
+// prints decoded lines, as tcpdump's --print does.
+#pragma once
+
+#include <memory>
+
+#include "output/sink.hpp"
+
+namespace capx {
+
+class TeeSink final : public Sink {
+public:
+	TeeSink(std::unique_ptr<Sink> first, std::unique_ptr<Sink> second)
+		: first_(std::move(first)), second_(std::move(second)) {}
+
+	Result<void> begin(std::span<const CapturePoint> points) override;
+	Result<void> write(const PacketView &packet) override;
+	Result<void> flush() override;
+	Result<void> finish() override;
+
+private:
+	std::unique_ptr<Sink> first_;
+	std::unique_ptr<Sink> second_;
+};
+
+} // namespace capx

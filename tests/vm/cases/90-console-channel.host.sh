@@ -1,0 +1,4 @@
+# Host half of 90-console-channel: the blob arrived, all of it.
+size=$(stat -c %s "$VM_ARTEFACTS/blob" 2>/dev/null || echo missing)
+echo "blob: $size bytes"
+[ "$size" = 49152 ]
