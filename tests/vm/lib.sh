@@ -79,13 +79,23 @@ vm_wait_for()
 	done
 }
 
-# vm_wait_packet_sockets N SECONDS: wait until N AF_PACKET sockets exist
-# (a capture is listening; /proc/net/packet lists them), then a moment more
-# for their filters and rings to be in place.
+# vm_running_packet_sockets: how many AF_PACKET sockets are bound and
+# receiving (/proc/net/packet: sk RefCnt Type Proto Iface R ...; R is set by
+# bind and cleared while a ring is being set up, packet_set_ring()). A socket
+# that merely exists may still be allocating its ring: capx ring creates its
+# socket, sets up the ring, then binds and swaps its drop-all filter for the
+# real one, so counting existing sockets let traffic start too early under TCG.
+vm_running_packet_sockets()
+{
+	awk 'NR > 1 && $6 == 1 { n++ } END { print n + 0 }' /proc/net/packet
+}
+
+# vm_wait_packet_sockets N SECONDS: wait until N AF_PACKET sockets are bound
+# and running (a capture is listening), then a moment more for their filters.
 vm_wait_packet_sockets()
 {
 	n=0
-	until [ "$(tail -n +2 /proc/net/packet | wc -l)" -ge "$1" ]; do
+	until [ "$(vm_running_packet_sockets)" -ge "$1" ]; do
 		n=$((n + 1))
 		[ "$n" -le "$(($2 * 10))" ] || vm_fail "no capture socket after $2 s"
 		usleep 100000
@@ -171,7 +181,7 @@ vm_traffic()
 # "captured").
 vm_reference()
 {
-	vm_sockets=$(tail -n +2 /proc/net/packet | wc -l)
+	vm_sockets=$(vm_running_packet_sockets)
 	tcpdump -Z root -i "$1" --immediate-mode -U -w "$2" 2>"$2.err" &
 	vm_reference_pid=$!
 	vm_wait_packet_sockets $((vm_sockets + 1)) 60

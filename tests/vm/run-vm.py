@@ -534,6 +534,9 @@ def main():
 	elapsed, timed_out = run_guest(command, console, env_int("CAPX_VM_TIMEOUT", 780))
 
 	failed = 0
+	# What explains each failure, repeated on stderr after everything else:
+	# meson shows only the end of a long log, and the guest's console fills it.
+	explanations = []
 	for number, case in enumerate(cases, start=1):
 		verdict, reason = console.results.get(case.stem, ("fail", "the guest reported no result"))
 		if timed_out and case.stem not in console.results:
@@ -550,10 +553,13 @@ def main():
 					verdict, reason = "skip", (output.splitlines() or ["host check skipped"])[-1]
 				elif status != 0:
 					verdict, reason = "fail", "host check failed"
+					explanations += [f"[{case.stem} host] {t}" for t in output.splitlines()[-30:]]
 		if verdict == "fail":
 			failed += 1
 			for text in console.logs[case.stem][-40:]:
 				print(f"# {text}", flush=True)
+			explanations += [f"[{case.stem}] {t}" for t in console.logs[case.stem][-15:]]
+			explanations.append(f"{case.stem} failed: {reason}")
 		print(tap_line(number, case.stem, verdict, reason), flush=True)
 
 	boot = f"{console.booted:.1f} s" if console.booted is not None else "never"
@@ -563,6 +569,8 @@ def main():
 	if console.release and console.release != kernel.release:
 		print(f"# the guest runs {console.release}, expected {kernel.release}", flush=True)
 	if failed:
+		for text in explanations:
+			log(text)
 		log(f"{failed} of {len(cases)} cases failed")
 	return 0
 
