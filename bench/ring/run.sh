@@ -146,8 +146,12 @@ cap_prefix=("${rt_prefix[@]}")
 cgroup_prefix=()
 
 # A CPU budget is a CFS bandwidth quota, which does not apply to SCHED_FIFO
-# tasks: the capture then runs at nice -20 instead, so that it still gets
-# its whole quota on a busy machine.
+# tasks: the capture then runs at nice -20 instead, in a cgroup of the
+# highest weight, so that it still gets its whole quota on a busy machine
+# (nice only ranks tasks inside their cgroup; against other cgroups, e.g.
+# other people's builds on the capture CPU, the cgroup's weight decides:
+# with the default weight both tools waited 0.4-1.5 s per 3 s run for the
+# CPU, and which one lost depended on that, not on the tool).
 if [ -n "$budget" ]; then
 	[[ "$budget" =~ ^[0-9]+$ ]] && [ "$budget" -ge 1 ] && [ "$budget" -le 100 ] ||
 		die "--cpu-budget takes a percentage 1..100"
@@ -157,10 +161,12 @@ if [ -n "$budget" ]; then
 		mkdir "$cgroup"
 		echo 10000 > "$cgroup/cpu.cfs_period_us"
 		echo "$quota_us" > "$cgroup/cpu.cfs_quota_us"
+		echo 262144 > "$cgroup/cpu.shares" # the most v1 allows
 	elif grep -qw cpu /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then # v2
 		cgroup=/sys/fs/cgroup/capxbench$$
 		mkdir "$cgroup"
 		echo "$quota_us 10000" > "$cgroup/cpu.max"
+		echo 10000 > "$cgroup/cpu.weight" # the most v2 allows
 	else
 		die "--cpu-budget needs the cgroup cpu controller"
 	fi
@@ -214,6 +220,25 @@ cpu_ns() {
 	echo $total
 }
 
+# Time the process's threads were runnable but waited for a CPU (schedstat's
+# second field, run_delay), in ns: a capture that waits loses frames with
+# CPU time to spare.
+wait_ns() {
+	local total=0 f v w
+	for f in /proc/"$1"/task/*/schedstat; do
+		read -r v w _ < "$f" 2>/dev/null || continue
+		total=$((total + w))
+	done
+	echo $total
+}
+
+# Time the --cpu-budget cgroup was held off by its quota, in ns (0 without
+# a budget): cgroup v1 cpu.stat throttled_time, v2 throttled_usec.
+throttled_ns() {
+	[ -n "$cgroup" ] || { echo 0; return; }
+	awk '$1 == "throttled_time" { print $2; exit } $1 == "throttled_usec" { print $2 * 1000; exit }' "$cgroup/cpu.stat"
+}
+
 file_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
 
 # The drops a tool reports on exit, "-" when it says nothing we know.
@@ -228,7 +253,7 @@ tool_drops() { # tool stderr stdout
 }
 
 results=$logs/results.tsv
-printf 'size\toffered_pps\ttool\tsent\tgen_pps\tcaptured\tlost\tloss_pct\tcpu_ms\tcpu_us_per_pkt\ttool_drops\tlink_drops\n' > "$results"
+printf 'size\toffered_pps\ttool\tsent\tgen_pps\tcaptured\tlost\tloss_pct\tcpu_ms\tcpu_us_per_pkt\ttool_drops\tlink_drops\twait_ms\tthrottled_ms\n' > "$results"
 
 # softnet_stat's 2nd column: frames the backlog refused, before any tap saw
 # them; veth's own rx and tx drops likewise. Any means the loss was not the
@@ -271,6 +296,8 @@ run_one() { # tool size rate count
 	local drops_before; drops_before=$(link_drops)
 	local arrived_before; arrived_before=$(nsx cat /sys/class/net/"$rx"/statistics/rx_packets)
 	local cpu_before; cpu_before=$(cpu_ns $pid)
+	local wait_before; wait_before=$(wait_ns $pid)
+	local throttled_before; throttled_before=$(throttled_ns)
 	local genout
 	genout=$(nsx taskset -c "$gen_cpu" "${rt_prefix[@]}" "$gen" "${gen_args[@]}" -i "$tx" -s "$size" -r "$rate" -c "$count" --json)
 
@@ -290,6 +317,8 @@ run_one() { # tool size rate count
 		sleep 0.1
 	done
 	local cpu_after; cpu_after=$(cpu_ns $pid)
+	local wait_after; wait_after=$(wait_ns $pid)
+	local throttled_after; throttled_after=$(throttled_ns)
 	kill -INT $pid
 	wait $pid || true
 	local drops_after; drops_after=$(link_drops)
@@ -309,11 +338,12 @@ run_one() { # tool size rate count
 	[ $missing -lt 0 ] && missing=0
 	awk -v s="$size" -v r="$rate" -v t="$tool" -v sent="$sent" -v gp="$gen_pps" -v c="$captured" \
 		-v l="$lost" -v cpu="$((cpu_after - cpu_before))" -v td="$(tool_drops "$tool" "$err" "$outf")" \
-		-v ld="$((drops_after - drops_before + missing))" 'BEGIN {
-		printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.3f\t%.1f\t%.3f\t%s\t%s\n", s, r, t, sent, gp, c, l,
-			sent ? 100 * l / sent : 0, cpu / 1e6, c ? cpu / 1e3 / c : 0, td, ld
+		-v ld="$((drops_after - drops_before + missing))" -v wt="$((wait_after - wait_before))" \
+		-v th="$((throttled_after - throttled_before))" 'BEGIN {
+		printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.3f\t%.1f\t%.3f\t%s\t%s\t%.1f\t%.1f\n", s, r, t, sent, gp, c, l,
+			sent ? 100 * l / sent : 0, cpu / 1e6, c ? cpu / 1e3 / c : 0, td, ld, wt / 1e6, th / 1e6
 	}' >> "$results"
-	tail -1 "$results" | awk -F'\t' '{ printf "  %-11s sent %9d at %8d pps  captured %9d  lost %8d (%6.3f%%)  cpu %7.1f ms  %6.3f us/pkt  tool drops %s  link drops %s\n", $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 }'
+	tail -1 "$results" | awk -F'\t' '{ printf "  %-11s sent %9d at %8d pps  captured %9d  lost %8d (%6.3f%%)  cpu %7.1f ms  %6.3f us/pkt  tool drops %s  link drops %s  waited %s ms  throttled %s ms\n", $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 }'
 }
 
 # --- the generator's own ceiling ---------------------------------------------

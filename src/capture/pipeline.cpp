@@ -38,6 +38,17 @@ public:
 		return ++captured_ < limit_;
 	}
 
+	bool on_batch_end() override
+	{
+		auto r = sink_.batch_end();
+		if (!r) [[unlikely]] {
+			error_ = std::move(r.error());
+			limit_ = captured_;
+			return false;
+		}
+		return true;
+	}
+
 	bool done() const { return captured_ >= limit_; }
 	std::uint64_t captured() const { return captured_; }
 	std::optional<Error> &error() { return error_; }

@@ -19,6 +19,11 @@ public:
 	virtual ~PacketConsumer() = default;
 	// Returns false to stop the batch (e.g. the count limit was reached).
 	virtual bool on_packet(const PacketView &packet) = 0;
+	// The source is done with the memory of the packets it handed over so
+	// far (capx ring: it gave their block back to the kernel), so writing
+	// out what was buffered now holds up no capture. Returns false to stop
+	// the batch, like on_packet.
+	virtual bool on_batch_end() { return true; }
 };
 
 struct SourceStats {

@@ -61,6 +61,14 @@ public:
 
 	// Writes out everything buffered, in as few write(2)s as it takes.
 	Result<void> flush();
+	// Writes out the buffer once it holds kChunkSize or more; called where
+	// a write holds up no capture (Sink::batch_end).
+	Result<void> write_chunk()
+	{
+		if (used_ < kChunkSize || failure_)
+			return {};
+		return write_buffer();
+	}
 	// Flushes and closes (standard output is flushed, not closed). After a
 	// failed write there is nothing left to write: it only closes.
 	Result<void> close();
@@ -70,6 +78,10 @@ public:
 	const std::string &name() const { return name_; }
 
 	static constexpr std::size_t kBufferSize = 1 << 20;
+	// What write_chunk() waits for. Small enough that the part of the
+	// buffer in use stays in the CPU's cache between writes and that a
+	// write is short, large enough that write(2) calls are few.
+	static constexpr std::size_t kChunkSize = 256 << 10;
 	// Buffered records never wait longer than this for the next record to
 	// push them out: a steady trickle of packets (too steady for the
 	// pipeline's idle flush, too thin to fill the buffer) still reaches

@@ -37,6 +37,11 @@ Result<void> FileSink::flush()
 	return output_.flush();
 }
 
+Result<void> FileSink::batch_end()
+{
+	return output_.write_chunk();
+}
+
 Result<void> FileSink::finish()
 {
 	return output_.finish();

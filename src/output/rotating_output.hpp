@@ -65,6 +65,7 @@ public:
 	}
 	Result<void> commit(std::size_t n) { return file_->commit(n); }
 	Result<void> flush() { return file_ ? file_->flush() : Result<void>{}; }
+	Result<void> write_chunk() { return file_ ? file_->write_chunk() : Result<void>{}; }
 	Result<void> finish();
 
 	// The file being written ("" once finished).

@@ -19,6 +19,10 @@ public:
 	virtual Result<void> write(const PacketView &packet) = 0;
 	// Pushes buffered records out (called on -U after each batch and at stop).
 	virtual Result<void> flush() = 0;
+	// The source reached a point where a write(2) holds up no capture (see
+	// PacketConsumer::on_batch_end): a sink may write out part of what it
+	// buffered, in moderate chunks.
+	virtual Result<void> batch_end() { return {}; }
 	// Final flush and close; the output is complete and valid afterwards.
 	virtual Result<void> finish() = 0;
 };

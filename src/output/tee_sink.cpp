@@ -16,6 +16,13 @@ Result<void> TeeSink::write(const PacketView &packet)
 	return second_->write(packet);
 }
 
+Result<void> TeeSink::batch_end()
+{
+	if (auto r = first_->batch_end(); !r)
+		return r;
+	return second_->batch_end();
+}
+
 Result<void> TeeSink::flush()
 {
 	if (auto r = first_->flush(); !r)

@@ -16,6 +16,7 @@ public:
 	Result<void> begin(std::span<const CapturePoint> points) override;
 	Result<void> write(const PacketView &packet) override;
 	Result<void> flush() override;
+	Result<void> batch_end() override;
 	Result<void> finish() override;
 
 private:

@@ -262,8 +262,17 @@ bool RingSourceImpl::deliver(PacketConsumer &consumer)
 							  more = consumer.on_packet(frame_.view);
 						  return more;
 					  });
-	if (finished)
+	if (finished) {
 		finish_block();
+		// Only now, with the block back in the kernel's hands, may the
+		// output write: a write(2) of a large buffer takes 0.1-1 ms, and
+		// at a few hundred thousand packets per second a block held
+		// that long is room the kernel cannot fill (a full ring drops:
+		// __packet_lookup_frame_in_block -> prb_freeze_queue,
+		// net/packet/af_packet.c).
+		if (more && !consumer.on_batch_end())
+			more = false;
+	}
 	return more;
 }
 

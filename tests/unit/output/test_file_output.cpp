@@ -138,6 +138,49 @@ TEST_CASE("records are buffered: no write per packet unless -U", "[output][file]
 	REQUIRE(through->finish());
 }
 
+TEST_CASE("at a batch end the buffer is written once it holds a chunk", "[output][file]")
+{
+	// capx ring ends a batch after each ring block it gave back: the file
+	// then gets whole chunks of kChunkSize or more, never a write per block.
+	TempDir dir;
+	CapturePoint point = ethernet_point();
+	auto packets = udp_series(2400, 100, 1'700'000'000'000'000'000ull, 1000);
+	const std::size_t below = (FileOutput::kChunkSize - 24) / 116; // records that stay under a chunk
+	REQUIRE(below + 100 < packets.size());
+
+	auto sink = pcap_sink(dir / "chunks.pcap");
+	REQUIRE(sink->begin({&point, 1}));
+	for (std::size_t i = 0; i < below; i++)
+		REQUIRE(sink->write(packets[i].view()));
+	REQUIRE(sink->batch_end());
+	CHECK(size_on_disk(dir / "chunks.pcap") == 0);
+	for (std::size_t i = below; i < below + 100; i++)
+		REQUIRE(sink->write(packets[i].view()));
+	REQUIRE(sink->batch_end());
+	const std::uint64_t written = 24 + (below + 100) * 116;
+	CHECK(written >= FileOutput::kChunkSize);
+	CHECK(size_on_disk(dir / "chunks.pcap") == written);
+	// A few more records are less than a chunk: they wait.
+	for (std::size_t i = below + 100; i < below + 110; i++)
+		REQUIRE(sink->write(packets[i].view()));
+	REQUIRE(sink->batch_end());
+	CHECK(size_on_disk(dir / "chunks.pcap") == written);
+	REQUIRE(sink->finish());
+	CHECK(size_on_disk(dir / "chunks.pcap") == written + 10 * 116);
+	auto reader = PcapReader::open(dir / "chunks.pcap");
+	REQUIRE(reader);
+	std::size_t n = 0;
+	for (;;) {
+		auto rec = reader->next();
+		REQUIRE(rec);
+		if (!rec->has_value())
+			break;
+		CHECK((*rec)->data == packets[n].bytes);
+		n++;
+	}
+	CHECK(n == below + 110);
+}
+
 TEST_CASE("buffered records wait at most about a second for the next one", "[output][file]")
 {
 	TempDir dir;

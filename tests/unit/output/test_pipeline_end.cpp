@@ -22,10 +22,15 @@ namespace {
 constexpr std::uint64_t kSecond = 1'000'000'000ull;
 constexpr std::uint64_t kStart = 1'700'000'000ull * kSecond;
 
-// Hands out its packets in one batch, then has nothing more.
+// Hands out its packets in one poll, then has nothing more; with
+// `batch_size`, it ends a batch (PacketConsumer::on_batch_end, as capx ring
+// does after each ring block) every that many packets.
 class ReplaySource final : public Source {
 public:
-	explicit ReplaySource(std::vector<SamplePacket> packets) : packets_(std::move(packets)) {}
+	explicit ReplaySource(std::vector<SamplePacket> packets, std::size_t batch_size = 0)
+		: packets_(std::move(packets)), batch_size_(batch_size)
+	{
+	}
 
 	std::span<const CapturePoint> capture_points() const override { return {&point_, 1}; }
 
@@ -34,9 +39,13 @@ public:
 		while (next_ < packets_.size()) {
 			if (!consumer.on_packet(packets_[next_++].view()))
 				break;
+			if (batch_size_ && next_ % batch_size_ == 0 && !consumer.on_batch_end())
+				break;
 		}
 		return {};
 	}
+
+	std::size_t handed_out() const { return next_; }
 
 	Result<SourceStats> stats() override
 	{
@@ -49,6 +58,7 @@ private:
 	CapturePoint point_ = ethernet_point();
 	std::vector<SamplePacket> packets_;
 	std::size_t next_ = 0;
+	std::size_t batch_size_;
 };
 
 PipelineOptions short_run()
@@ -107,4 +117,18 @@ TEST_CASE("a full disk fails run_pipeline with one line", "[output][pipeline]")
 	auto summary = run_pipeline(source, sink, short_run());
 	REQUIRE_FALSE(summary);
 	CHECK(summary.error().message == "write /dev/full: No space left on device");
+}
+
+TEST_CASE("a write between batches that fails ends run_pipeline there", "[output][pipeline]")
+{
+	// 116-byte records, batches of 1000: the buffer reaches
+	// FileOutput::kChunkSize (256 KiB) at the end of the third batch, whose
+	// write to /dev/full fails; the source hands out nothing more.
+	static_assert(3 * 1000 * 116 >= FileOutput::kChunkSize && 2 * 1000 * 116 + 24 < FileOutput::kChunkSize);
+	ReplaySource source(udp_series(5000, 100, kStart, 1000), 1000);
+	FileSink sink(std::make_unique<PcapFormat>(false), FileSinkOptions{"/dev/full", {}, false, {}});
+	auto summary = run_pipeline(source, sink, short_run());
+	REQUIRE_FALSE(summary);
+	CHECK(summary.error().message == "write /dev/full: No space left on device");
+	CHECK(source.handed_out() == 3000);
 }
