@@ -50,10 +50,9 @@ char LICENSE[] SEC("license") = "GPL";
 /* The bytes of struct rte_mbuf read per segment: every field capx reads
  * lies in its first two cache lines in all DPDK ABIs (next is at 64). */
 #define CAPX_MBUF_HDR_MAX 128
-/* Bytes read at an mbuf's address at once: the header and, in a pktmbuf
- * pool (default headroom 128, header 128), the first 256 bytes of its
- * packet. Within CAPX_PACKET_BUF_SIZE: read into the slot's data. */
-#define CAPX_MBUF_SPAN 512
+/* The burst's pointer array goes into the slot's tail behind the header
+ * read (never sent). */
+#define CAPX_MBUF_PTRS_AT CAPX_MBUF_HDR_MAX
 /* A segment holds at most UINT16_MAX bytes (data_len is a uint16_t), so a
  * chain of nb_segs segments at most nb_segs * 65535. */
 #define CAPX_MBUF_SEG_MAX 65535u
@@ -122,26 +121,55 @@ struct mbuf_hdr {
 };
 
 /* A field at a layout offset. The offset is a constant to the verifier but
- * not to clang, which therefore reads byte by byte: no alignment is
- * assumed of a layout given with --mbuf-layout. */
+ * not to clang: a naturally aligned offset (every DPDK ABI's) is read with
+ * one load, any other (a layout given with --mbuf-layout) byte by byte.
+ * The test is on read-only data, so the verifier follows one branch only
+ * and drops the other (is_branch_taken(), opt_hard_wire_dead_code_branches()
+ * in kernel/bpf/verifier.c): byte by byte, parse_hdr() was ~150
+ * instructions per mbuf. */
 #define FIELD(raw, member, type)                                               \
 	({                                                                     \
 		type v_;                                                       \
-		__builtin_memcpy(&v_, (raw) + capx_layout.member, sizeof(v_)); \
+		if ((capx_layout.member & (sizeof(type) - 1)) == 0)            \
+			v_ = *(const type *)((raw) + capx_layout.member);      \
+		else                                                           \
+			__builtin_memcpy(&v_, (raw) + capx_layout.member, sizeof(v_)); \
 		v_;                                                            \
 	})
 
-/* The fields of a header read to `raw`. */
-static __always_inline void parse_hdr(const __u8 *raw, struct mbuf_hdr *h)
+/* The fields of a header read to `raw` but next. */
+static __always_inline void parse_first(const __u8 *raw, struct mbuf_hdr *h)
 {
 	h->buf_addr = FIELD(raw, buf_addr, __u64);
-	h->next = FIELD(raw, next, __u64);
+	h->next = 0;
 	h->pkt_len = FIELD(raw, pkt_len, __u32);
 	h->data_off = FIELD(raw, data_off, __u16);
 	h->nb_segs = FIELD(raw, nb_segs, __u16);
 	h->port = FIELD(raw, port, __u16);
 	h->data_len = FIELD(raw, data_len, __u16);
 	h->buf_len = FIELD(raw, buf_len, __u16);
+}
+
+/* The fields of a header read to `raw`. */
+static __always_inline void parse_hdr(const __u8 *raw, struct mbuf_hdr *h)
+{
+	parse_first(raw, h);
+	h->next = FIELD(raw, next, __u64);
+}
+
+/* Bytes from the start of an mbuf that hold every field parse_first()
+ * takes: in DPDK's ABIs its first cache line (next is in the second, read
+ * only for a chain). Constant per session; computed once per hit. */
+static __always_inline __u32 first_bytes(void)
+{
+	__u32 n = capx_layout.buf_addr + 8;
+	n = n > capx_layout.pkt_len + 4u ? n : capx_layout.pkt_len + 4u;
+	n = n > capx_layout.data_off + 2u ? n : capx_layout.data_off + 2u;
+	n = n > capx_layout.nb_segs + 2u ? n : capx_layout.nb_segs + 2u;
+	n = n > capx_layout.port + 2u ? n : capx_layout.port + 2u;
+	n = n > capx_layout.data_len + 2u ? n : capx_layout.data_len + 2u;
+	n = n > capx_layout.buf_len + 2u ? n : capx_layout.buf_len + 2u;
+	return n;
 }
 
 /* Reads the header of the mbuf at user address `addr` into s->tail (never
@@ -266,29 +294,58 @@ struct run {
 	__u32 has_port;
 };
 
-/* One mbuf: checked, filtered, captured. */
-static __always_inline void capture_mbuf(const struct run *r, struct capx_counters *c, __u64 mbuf)
+/* What the mbufs of one hit share: taken once per hit, not per mbuf. */
+struct pass {
+	const struct run *run;
+	struct capx_counters *c;
+	struct capx_scratch *s; /* the hit's one slot: packet in data, header and pointers in tail */
+	__u32 first;            /* first_bytes() */
+	__u32 have_event;       /* s->event holds what every record of the hit shares */
+};
+
+/* The parts of s->event every record of a hit shares, filled at its first
+ * match: the time, CPU, task and probe. A burst's packets are handed over
+ * together (an rx burst returns them at once, a tx burst takes them at
+ * once), so they share one timestamp. */
+static __always_inline void event_template(struct pass *p)
 {
+	const struct run *r = p->run;
+	struct capx_event *e = &p->s->event;
+	e->wire_len = 0;
+	e->cap_len = 0;
+	e->flags = 0;
+	capx_event_init(e, r->probe_id);
+	/* DPDK names its lcore threads (rte_thread_set_name(): "rte-worker-N",
+	 * "lcore-worker-N" in 22.11): the comm tells the lcore. */
+	capx_event_set_task(e);
+	if (r->queue != NO_QUEUE)
+		e->queue = r->queue;
+	p->have_event = 1;
+}
+
+/* One mbuf: checked, filtered, captured. Per mbuf: one read of the header's
+ * first part (every field but next: one cache line) and one of exactly the
+ * bytes the filter needs where the first segment holds them; a segment
+ * more per chain, the rest of the packet only for a match. */
+static __always_inline void capture_mbuf(struct pass *p, __u64 mbuf)
+{
+	struct capx_counters *c = p->c;
+	struct capx_scratch *s = p->s;
+	const struct run *r = p->run;
 	c->mbufs++;
 	if (!mbuf) {
 		c->malformed++;
 		return;
 	}
-	struct capx_scratch *s = capx_scratch_get(c);
-	if (!s)
-		return;
-	/* One read for the header and, where the data follows it (a pktmbuf
-	 * pool's buffer starts right behind the mbuf and its private area:
-	 * rte_pktmbuf_init()), the bytes the filter needs: half the helper
-	 * calls of a non-matching packet. Near the end of a mapping the span
-	 * can fault; the header alone is read then. */
 	struct mbuf_hdr h;
-	int span = bpf_probe_read_user(s->data, CAPX_MBUF_SPAN, (const void *)mbuf) == 0;
-	if (span)
-		parse_hdr(s->data, &h);
-	if ((!span && read_hdr(s, mbuf, &h)) || !packet_ok(&h)) {
+	if (bpf_probe_read_user(s->tail, capx_clamp(p->first, 1, CAPX_MBUF_HDR_MAX), (const void *)mbuf)) {
 		c->malformed++;
-		goto out;
+		return;
+	}
+	parse_first(s->tail, &h);
+	if (!packet_ok(&h) || (h.nb_segs > 1 && read_hdr(s, mbuf, &h))) {
+		c->malformed++;
+		return;
 	}
 	__u32 wire_len = h.pkt_len;
 
@@ -302,93 +359,94 @@ static __always_inline void capture_mbuf(const struct run *r, struct capx_counte
 	};
 	__u32 limit = capx_min(wire_len, CAPX_PACKET_BUF_SIZE);
 	__u32 want = capx_min(limit, capx_filter_bytes);
-	__u32 copied, ret;
-	/* Where the packet starts in the span (wraps to huge when it is before
-	 * the mbuf). */
-	__u64 at = h.buf_addr + h.data_off - mbuf;
-	if (span && at < CAPX_MBUF_SPAN && want <= h.data_len && at + want <= CAPX_MBUF_SPAN) {
-		/* The filter's bytes are in the span: filtered in place (data
-		 * has the tail behind it, room for any filter read). */
-		ret = capx_filter_buf(s->data + capx_clamp(at, 0, CAPX_MBUF_SPAN - 1), capx_min(want, CAPX_MBUF_SPAN),
-				      wire_len);
-		if (!ret) {
-			c->filtered_out++;
-			goto out;
+	if (want && want <= h.data_len) {
+		/* What the filter needs, in one read (the common case). */
+		if (bpf_probe_read_user(s->data, capx_clamp(want, 1, CAPX_PACKET_BUF_SIZE), (const void *)ch.data)) {
+			/* Not one byte of the first segment readable: its
+			 * buf_addr was not a buffer of this process. */
+			c->malformed++;
+			return;
 		}
-		/* A match: the packet copied to the start of data, up to the
-		 * snaplen. */
-		if (copy_chain(s, &ch, capx_keep_len(ret, limit)) < 0)
+		ch.data += want;
+		ch.left -= want;
+		ch.done = want;
+	} else if (copy_chain(s, &ch, want) < 0) {
+		/* As above, or a later segment broke. */
+		if (ch.done == 0) {
+			c->malformed++;
+			return;
+		}
+		c->errors++;
+	}
+	__u32 copied = ch.done;
+	__u32 ret = capx_filter_buf(s->data, capx_min(copied, CAPX_PACKET_BUF_SIZE), wire_len);
+	if (!ret) {
+		c->filtered_out++;
+		return;
+	}
+	/* A match: the rest up to the snaplen, behind what is there. */
+	__u32 keep = capx_keep_len(ret, limit);
+	if (keep > copied && !ch.unreadable) {
+		if (copy_chain(s, &ch, keep) < 0)
 			c->errors++;
 		copied = ch.done;
-	} else {
-		/* What the filter needs first, then the filter. */
-		if (copy_chain(s, &ch, want) < 0) {
-			/* Not one byte of the first segment readable: its buf_addr
-			 * was not a buffer of this process, the mbuf not an mbuf. */
-			if (ch.done == 0) {
-				c->malformed++;
-				goto out;
-			}
-			c->errors++;
-		}
-		copied = ch.done;
-		ret = capx_filter_buf(s->data, capx_min(copied, CAPX_PACKET_BUF_SIZE), wire_len);
-		if (!ret) {
-			c->filtered_out++;
-			goto out;
-		}
-		/* A match: the rest up to the snaplen. */
-		__u32 keep = capx_keep_len(ret, limit);
-		if (keep > copied && !ch.unreadable) {
-			if (copy_chain(s, &ch, keep) < 0)
-				c->errors++;
-			copied = ch.done;
-		}
 	}
 
-	s->event.wire_len = wire_len;
-	s->event.cap_len = capx_keep_len(ret, copied);
-	s->event.flags = capx_is_truncated(ret, copied, wire_len) ? CAPX_EVENT_TRUNCATED : 0;
-	capx_event_init(&s->event, r->probe_id);
+	if (!p->have_event)
+		event_template(p);
 	struct capx_event *e = &s->event;
+	e->wire_len = wire_len;
+	e->cap_len = capx_keep_len(ret, copied);
+	e->flags = (capx_is_truncated(ret, copied, wire_len) ? CAPX_EVENT_TRUNCATED : 0) | CAPX_EVENT_HAS_TASK |
+		   CAPX_EVENT_HAS_PACKET_ID | CAPX_EVENT_HAS_PORT | r->direction |
+		   (r->queue != NO_QUEUE ? CAPX_EVENT_HAS_QUEUE : 0);
 	e->packet_id = mbuf;
 	e->port = r->has_port ? r->port : h.port;
-	e->flags |= CAPX_EVENT_HAS_PACKET_ID | CAPX_EVENT_HAS_PORT | r->direction;
-	if (r->queue != NO_QUEUE) {
-		e->queue = r->queue;
-		e->flags |= CAPX_EVENT_HAS_QUEUE;
-	}
-	/* DPDK names its lcore threads (rte_thread_set_name(): "rte-worker-N",
-	 * "lcore-worker-N" in 22.11): the comm tells the lcore. */
-	capx_event_set_task(e);
 	capx_emit(s, c);
-out:
-	capx_scratch_put();
 }
 
-struct burst_ctx {
-	const struct run *run;
-	const __u64 *ptrs; /* the burst's mbuf pointers, copied into a scratch slot */
-};
+/* The pass of a hit: its one scratch slot. 0 when there is none (counted
+ * by capx_scratch_get()); else the caller returns the slot with
+ * capx_scratch_put(). */
+static __always_inline int pass_begin(struct pass *p, const struct run *r, struct capx_counters *c)
+{
+	p->run = r;
+	p->c = c;
+	p->first = first_bytes();
+	p->have_event = 0;
+	p->s = capx_scratch_get(c);
+	return p->s != 0;
+}
+
+/* One mbuf at `mbuf` (CAPX_MBUF_ONE). */
+static __always_inline void capture_one(const struct run *r, struct capx_counters *c, __u64 mbuf)
+{
+	struct pass p;
+	if (!pass_begin(&p, r, c)) {
+		c->mbufs++; /* looked at, lost (lost_busy says why) */
+		return;
+	}
+	capture_mbuf(&p, mbuf);
+	capx_scratch_put();
+}
 
 /* bpf_loop() callback: mbuf `i` of the burst. */
 static long burst_one(__u32 i, void *data)
 {
-	struct burst_ctx *b = data;
-	const struct run *r = b->run;
-	struct capx_counters *c = capx_counters_get(r->probe_id);
-	if (!c || i >= CAPX_MBUF_MAX_BURST)
+	struct pass *p = data;
+	if (i >= CAPX_MBUF_MAX_BURST)
 		return 1;
+	const __u64 *ptrs = (const __u64 *)(p->s->tail + CAPX_MBUF_PTRS_AT);
 	/* The clamp on the very register used: clang indexes with a copy of i
 	 * the test above says nothing about. */
-	capture_mbuf(r, c, b->ptrs[capx_clamp(i, 0, CAPX_MBUF_MAX_BURST - 1)]);
+	capture_mbuf(p, ptrs[capx_clamp(i, 0, CAPX_MBUF_MAX_BURST - 1)]);
 	return 0;
 }
 
 /* A burst of `count` mbufs at `r->array`. The pointer array is read in one
- * go into a scratch slot of its own (each mbuf then takes the next slot):
- * one helper call per burst instead of one per mbuf. bpf_loop() (Linux
- * 5.17) keeps the per-mbuf path verified once whatever the burst size. */
+ * go into the slot's tail: one helper call per burst instead of one per
+ * mbuf. bpf_loop() (Linux 5.17) keeps the per-mbuf path verified once
+ * whatever the burst size. */
 static __always_inline void capture_burst(struct run *r, struct capx_counters *c, __u32 count)
 {
 	if (count == 0) {
@@ -396,17 +454,22 @@ static __always_inline void capture_burst(struct run *r, struct capx_counters *c
 		return;
 	}
 	__u32 n = capx_min(count, CAPX_MBUF_MAX_BURST);
-	struct capx_scratch *ps = capx_scratch_get(c);
-	if (!ps)
+	struct pass p;
+	if (!pass_begin(&p, r, c)) {
+		/* Every mbuf looked at and lost for want of a slot: one
+		 * lost_busy each, as user space sums losses per packet. */
+		c->mbufs += n;
+		c->lost_busy += n - 1;
 		return;
-	if (bpf_probe_read_user(ps->data, capx_clamp(n * sizeof(__u64), sizeof(__u64), CAPX_MBUF_MAX_BURST * sizeof(__u64)),
+	}
+	if (bpf_probe_read_user(p.s->tail + CAPX_MBUF_PTRS_AT,
+				capx_clamp(n * sizeof(__u64), sizeof(__u64), CAPX_MBUF_MAX_BURST * sizeof(__u64)),
 				(const void *)r->array)) {
 		/* The array itself is unreadable: every entry counts. */
 		c->mbufs += n;
 		c->malformed += n;
 	} else {
-		struct burst_ctx b = {.run = r, .ptrs = (const __u64 *)ps->data};
-		bpf_loop(n, burst_one, &b, 0);
+		bpf_loop(n, burst_one, &p, 0);
 	}
 	capx_scratch_put();
 }
@@ -494,7 +557,7 @@ int capx_mbuf_entry(struct pt_regs *ctx)
 		return 0;
 	c->hits++;
 	if (p->mode == CAPX_MBUF_ONE) {
-		capture_mbuf(&r, c, arg(ctx, p->mbuf_arg));
+		capture_one(&r, c, arg(ctx, p->mbuf_arg));
 	} else if (p->mode == CAPX_MBUF_BURST) {
 		r.array = arg(ctx, p->mbuf_arg);
 		/* Burst counts are uint16_t in DPDK's APIs (nb_pkts); the upper
