@@ -81,18 +81,26 @@ Result<capx_counters> read_counters(struct bpf_object *object, std::uint32_t pro
 
 std::optional<PacketView> event_to_packet(std::span<const std::uint8_t> record, const WallClock &clock)
 {
-	capx_event e;
-	if (record.size() < sizeof(e))
+	PacketView p;
+	if (!event_to_packet(record, clock, p))
 		return std::nullopt;
+	return p;
+}
+
+bool event_to_packet(std::span<const std::uint8_t> record, const WallClock &clock, PacketView &p)
+{
+	if (record.size() < sizeof(capx_event))
+		return false;
+	capx_event e;
 	std::memcpy(&e, record.data(), sizeof(e));
 	if (e.cap_len > record.size() - sizeof(e) || e.cap_len > e.wire_len)
-		return std::nullopt;
+		return false;
 
-	PacketView p;
 	p.timestamp_ns = clock.to_wall_ns(e.timestamp_ns);
 	p.wire_len = e.wire_len;
 	p.data = record.subspan(sizeof(e), e.cap_len);
 	p.capture_point = e.probe_id;
+	p.meta = PacketMeta{};
 	p.meta.cpu = e.cpu;
 	if (e.flags & CAPX_EVENT_INBOUND)
 		p.meta.direction = Direction::Inbound;
@@ -118,7 +126,7 @@ std::optional<PacketView> event_to_packet(std::span<const std::uint8_t> record, 
 		p.meta.xdp_verdict = e.verdict;
 	if (e.flags & CAPX_EVENT_HAS_VLAN)
 		p.meta.vlan_tci = e.vlan_tci;
-	return p;
+	return true;
 }
 
 } // namespace capx::bpf

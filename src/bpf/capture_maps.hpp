@@ -29,4 +29,11 @@ Result<capx_counters> read_counters(struct bpf_object *object, std::uint32_t pro
 // cap_len beyond its end).
 std::optional<PacketView> event_to_packet(std::span<const std::uint8_t> record, const WallClock &clock);
 
+// The same into `out` (every field of it set), false when the record is
+// malformed: for the per-record path, where the copies of a returned
+// PacketView showed in profiles (its optionals' one-byte flags stored, then
+// the struct copied with 16-byte loads that cannot take them from the
+// store buffer).
+bool event_to_packet(std::span<const std::uint8_t> record, const WallClock &clock, PacketView &out);
+
 } // namespace capx::bpf

@@ -1,42 +1,60 @@
 #include "bpf/ring_buffer.hpp"
 
-#include <bpf/libbpf.h>
+#include <bpf/bpf.h>
+#include <linux/bpf.h>
 #include <poll.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include <cerrno>
 
+#include "core/mapped_memory.hpp"
 #include "core/stop.hpp"
+#include "core/unique_fd.hpp"
 
 namespace capx::bpf {
 
+// The ring is read here rather than with libbpf's ring_buffer__consume():
+// libbpf (ringbuf_process_ring() in src/ringbuf.c, 1.1 to 1.5) stores the
+// consumer position after every record, and the producer reads that
+// position on every bpf_ringbuf_reserve()/output() (__bpf_ringbuf_reserve()
+// in kernel/bpf/ringbuf.c) on the CPU that is receiving the packets: one
+// cache line bouncing between the two CPUs per record. Here it is stored
+// once per kCommitFraction of the ring and whenever the reader catches up.
+// The layout and the header bits are the kernel's ABI (include/uapi/linux/
+// bpf.h: BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ;
+// the mmap layout in ringbuf_map_mmap_kern(): one writable consumer page,
+// then the producer page and the data pages, mapped twice in a row so that a
+// record that wraps reads as one piece).
 struct RingBuffer::State {
-	struct ring_buffer *rb = nullptr;
-	RecordHandler *handler = nullptr;
-	std::size_t handled = 0;
-	bool stopped = false;
-
-	~State()
-	{
-		if (rb)
-			ring_buffer__free(rb);
-	}
+	MappedMemory consumer;  // one page: consumer_pos
+	MappedMemory producer;  // producer_pos page, then 2 x data
+	const std::uint8_t *data = nullptr;
+	std::uint64_t mask = 0;
+	std::uint64_t commit_bytes = 0;
+	UniqueFd epoll;
 };
 
 namespace {
 
-// A negative return makes libbpf stop after this record (ringbuf_process_ring
-// commits the consumer position first) and return the value.
-constexpr int kStopBatch = -ECANCELED;
+// The reader publishes its position at least every this part of the ring:
+// the producer sees free room late by at most that much. Well below the
+// wakeup threshold the BPF side uses (a fraction of 8 in src/capture/skb/
+// probe_set.cpp and src/capture/mbuf/uprobe_set.cpp), which counts
+// unpublished bytes as unread.
+constexpr std::uint64_t kCommitFraction = 64;
+// Bytes ahead of the record being read that are prefetched: a few records
+// of small packets (a record is 8 + 88 + the packet's bytes).
+constexpr std::size_t kPrefetchAhead = 512;
 
-int on_sample(void *ctx, void *data, size_t size)
+std::uint64_t *consumer_pos(RingBuffer::State &s)
 {
-	auto *st = static_cast<RingBuffer::State *>(ctx);
-	st->handled++;
-	if (!st->handler->on_record({static_cast<const std::uint8_t *>(data), size})) {
-		st->stopped = true;
-		return kStopBatch;
-	}
-	return 0;
+	return reinterpret_cast<std::uint64_t *>(s.consumer.data());
+}
+
+const std::uint64_t *producer_pos(const RingBuffer::State &s)
+{
+	return reinterpret_cast<const std::uint64_t *>(s.producer.data());
 }
 
 } // namespace
@@ -48,29 +66,106 @@ RingBuffer::~RingBuffer() = default;
 
 Result<RingBuffer> RingBuffer::open(int map_fd)
 {
+	struct bpf_map_info info {};
+	__u32 info_len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(map_fd, &info, &info_len) != 0)
+		return fail_errno(errno, "cannot open the BPF ring buffer: map info");
+	if (info.type != BPF_MAP_TYPE_RINGBUF || info.max_entries == 0 ||
+	    (info.max_entries & (info.max_entries - 1)) != 0)
+		return fail_errno(EINVAL, "cannot open the BPF ring buffer: not a ring buffer map");
+	const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+
 	RingBuffer r;
-	errno = 0;
-	r.state_->rb = ring_buffer__new(map_fd, on_sample, r.state_.get(), nullptr);
-	if (!r.state_->rb)
-		return fail_errno(errno ? errno : EINVAL, "cannot open the BPF ring buffer");
+	State &s = *r.state_;
+	auto consumer = MappedMemory::map(map_fd, page, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+	if (!consumer)
+		return std::unexpected(std::move(consumer.error()));
+	auto producer = MappedMemory::map(map_fd, page + 2 * static_cast<std::size_t>(info.max_entries), PROT_READ,
+					  MAP_SHARED, static_cast<off_t>(page));
+	if (!producer)
+		return std::unexpected(std::move(producer.error()));
+	s.consumer = std::move(*consumer);
+	s.producer = std::move(*producer);
+	s.data = s.producer.data() + page;
+	s.mask = info.max_entries - 1;
+	s.commit_bytes = info.max_entries / kCommitFraction;
+
+	s.epoll.reset(::epoll_create1(EPOLL_CLOEXEC));
+	if (!s.epoll)
+		return fail_errno(errno, "cannot open the BPF ring buffer: epoll_create1");
+	struct epoll_event ev {};
+	ev.events = EPOLLIN;
+	if (::epoll_ctl(s.epoll.get(), EPOLL_CTL_ADD, map_fd, &ev) != 0)
+		return fail_errno(errno, "cannot open the BPF ring buffer: epoll_ctl");
 	return r;
 }
 
 int RingBuffer::epoll_fd() const
 {
-	return ring_buffer__epoll_fd(state_->rb);
+	return state_->epoll.get();
 }
 
 Result<std::size_t> RingBuffer::consume(RecordHandler &handler)
 {
-	state_->handler = &handler;
-	state_->handled = 0;
-	state_->stopped = false;
-	int n = ring_buffer__consume(state_->rb);
-	state_->handler = nullptr;
-	if (n < 0 && !(n == kStopBatch && state_->stopped))
-		return fail_errno(-n, "cannot read the BPF ring buffer");
-	return state_->handled;
+	State &s = *state_;
+	std::uint64_t *cons_ptr = consumer_pos(s);
+	const std::uint64_t *prod_ptr = producer_pos(s);
+	std::uint64_t cons = __atomic_load_n(cons_ptr, __ATOMIC_ACQUIRE);
+	std::uint64_t committed = cons;
+	std::size_t handled = 0;
+	auto commit = [&] {
+		if (cons != committed) {
+			__atomic_store_n(cons_ptr, cons, __ATOMIC_RELEASE);
+			committed = cons;
+		}
+	};
+	for (;;) {
+		std::uint64_t prod = __atomic_load_n(prod_ptr, __ATOMIC_ACQUIRE);
+		if (cons >= prod)
+			break;
+		while (cons < prod) {
+			const std::uint8_t *hdr = s.data + (cons & s.mask);
+			// The lines a few records ahead, written by another CPU:
+			// their transfer overlaps this record's handling. The
+			// data is mapped twice, so the address past the end is
+			// the ring's start (and a prefetch never faults).
+			__builtin_prefetch(hdr + kPrefetchAhead);
+			__builtin_prefetch(hdr + kPrefetchAhead + 64);
+			__builtin_prefetch(hdr + kPrefetchAhead + 128);
+			std::uint32_t len = __atomic_load_n(reinterpret_cast<const std::uint32_t *>(hdr), __ATOMIC_ACQUIRE);
+			// Reserved, not committed yet: the records behind it wait too.
+			if (len & BPF_RINGBUF_BUSY_BIT) {
+				commit();
+				return handled;
+			}
+			std::uint32_t size = len & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
+			cons += (static_cast<std::uint64_t>(size) + BPF_RINGBUF_HDR_SZ + 7) & ~std::uint64_t{7};
+			if ((len & BPF_RINGBUF_DISCARD_BIT) == 0) {
+				handled++;
+				if (!handler.on_record({hdr + BPF_RINGBUF_HDR_SZ, size})) {
+					commit();
+					return handled;
+				}
+			}
+			if (cons - committed >= s.commit_bytes)
+				commit();
+		}
+	}
+	commit();
+	return handled;
+}
+
+std::size_t RingBuffer::available() const
+{
+	const State &s = *state_;
+	std::uint64_t prod = __atomic_load_n(producer_pos(s), __ATOMIC_ACQUIRE);
+	std::uint64_t cons = __atomic_load_n(reinterpret_cast<const std::uint64_t *>(s.consumer.data()), __ATOMIC_ACQUIRE);
+	return prod > cons ? static_cast<std::size_t>(prod - cons) : 0;
+}
+
+std::size_t RingBuffer::size() const
+{
+	return static_cast<std::size_t>(state_->mask + 1);
 }
 
 Result<std::size_t> RingBuffer::poll(std::chrono::milliseconds timeout, RecordHandler &handler)

@@ -1,5 +1,6 @@
-// Reading a BPF ring buffer map (BPF_MAP_TYPE_RINGBUF) record by record,
-// with libbpf's ring_buffer__new/__consume under a move-only owner.
+// Reading a BPF ring buffer map (BPF_MAP_TYPE_RINGBUF) record by record
+// through its mmap()ed pages, under a move-only owner (why not libbpf's
+// ring_buffer__consume(): src/bpf/ring_buffer.cpp).
 #pragma once
 
 #include <chrono>
@@ -9,8 +10,6 @@
 #include <span>
 
 #include "core/error.hpp"
-
-struct ring_buffer;
 
 namespace capx::bpf {
 
@@ -42,11 +41,16 @@ public:
 	// Hands every waiting record to `handler` without waiting.
 	Result<std::size_t> consume(RecordHandler &handler);
 
-	struct State; // opaque; public so libbpf's C callback can reach it
+	// Bytes written by the BPF side and not read yet (record headers
+	// included), and the ring's data size.
+	std::size_t available() const;
+	std::size_t size() const;
+
+	struct State; // opaque
 
 private:
 	RingBuffer();
-	std::unique_ptr<State> state_; // stable address: libbpf's callback context
+	std::unique_ptr<State> state_;
 };
 
 } // namespace capx::bpf

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstddef>
 #include <cstring>
 #include <iterator>
 #include <string>
@@ -80,17 +81,24 @@ const std::string &RecordConverter::device_name(std::uint32_t ifindex, std::uint
 
 std::optional<SkbRecord> RecordConverter::convert(std::span<const std::uint8_t> record)
 {
-	auto packet = bpf::event_to_packet(record, clock_);
-	if (!packet)
+	const SkbRecord *out = convert_in_place(record);
+	if (!out)
 		return std::nullopt;
-	capx_event e;
-	std::memcpy(&e, record.data(), sizeof(e));
+	return *out;
+}
 
-	SkbRecord out;
-	out.packet = *packet;
-	out.l3 = (e.flags & CAPX_EVENT_L3) != 0;
-	out.unreadable_bytes = (e.flags & CAPX_EVENT_TRUNCATED) &&
-			       e.cap_len < std::min<std::uint32_t>(snaplen_, CAPX_PACKET_BUF_SIZE);
+const SkbRecord *RecordConverter::convert_in_place(std::span<const std::uint8_t> record)
+{
+	SkbRecord &out = record_;
+	if (!bpf::event_to_packet(record, clock_, out.packet))
+		return nullptr;
+	// Only the fields read below: the whole header is event_to_packet's.
+	capx_u32 flags, cap_len;
+	std::memcpy(&flags, record.data() + offsetof(capx_event, flags), sizeof(flags));
+	std::memcpy(&cap_len, record.data() + offsetof(capx_event, cap_len), sizeof(cap_len));
+	out.l3 = (flags & CAPX_EVENT_L3) != 0;
+	out.unreadable_bytes = (flags & CAPX_EVENT_TRUNCATED) &&
+			       cap_len < std::min<std::uint32_t>(snaplen_, CAPX_PACKET_BUF_SIZE);
 
 	// Built with to_chars, not fmt: this runs for every packet, and fmt's
 	// per-field parsing cost several times the rest of the conversion.
@@ -98,8 +106,10 @@ std::optional<SkbRecord> RecordConverter::convert(std::span<const std::uint8_t> 
 	PacketMeta &m = out.packet.meta;
 	if (!lookups_.describe) {
 		m = PacketMeta{};
-		return out;
+		return &out;
 	}
+	capx_event e;
+	std::memcpy(&e, record.data(), sizeof(e));
 	auto separate = [this] {
 		if (!comment_.empty())
 			comment_ += ' ';
@@ -174,7 +184,7 @@ std::optional<SkbRecord> RecordConverter::convert(std::span<const std::uint8_t> 
 	// The text says all of this; describe_meta() would say it again.
 	m = PacketMeta{};
 	m.comment = comment_;
-	return out;
+	return &out;
 }
 
 } // namespace capx::skb

@@ -57,6 +57,9 @@ public:
 	// std::nullopt for a malformed record. The result's comment is valid
 	// until the next call, its data as long as the record.
 	std::optional<SkbRecord> convert(std::span<const std::uint8_t> record);
+	// The same without copying the result: nullptr for a malformed record,
+	// else the converter's own record, valid until the next call.
+	const SkbRecord *convert_in_place(std::span<const std::uint8_t> record);
 
 private:
 	const std::string &device_name(std::uint32_t ifindex, std::uint64_t now_ns);
@@ -65,6 +68,7 @@ private:
 	RecordLookups lookups_;
 	std::uint32_t snaplen_;
 	std::string comment_;
+	SkbRecord record_;
 	// ifindex -> name ("" when it has none), forgotten every second so a
 	// renamed or re-created device shows its new name.
 	std::unordered_map<std::uint32_t, std::string> names_;

@@ -77,7 +77,7 @@ public:
 private:
 	bool on_record(std::span<const std::uint8_t> record) override
 	{
-		auto converted = converter_.convert(record);
+		const SkbRecord *converted = converter_.convert_in_place(record);
 		if (!malformed_.usable(converted, points_.size()))
 			return true;
 		if (converted->unreadable_bytes && !warned_unreadable_) {
