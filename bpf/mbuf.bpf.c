@@ -53,6 +53,10 @@ char LICENSE[] SEC("license") = "GPL";
 /* The burst's pointer array goes into the slot's tail behind the header
  * read (never sent). */
 #define CAPX_MBUF_PTRS_AT CAPX_MBUF_HDR_MAX
+/* At most this many bytes are read at once from an mbuf's address: its
+ * header and, where the packet data follows at the offset of the hit's
+ * first mbuf, what the filter needs (pass.span_at). */
+#define CAPX_MBUF_SPAN_MAX 512
 /* A segment holds at most UINT16_MAX bytes (data_len is a uint16_t), so a
  * chain of nb_segs segments at most nb_segs * 65535. */
 #define CAPX_MBUF_SEG_MAX 65535u
@@ -300,6 +304,11 @@ struct pass {
 	struct capx_counters *c;
 	struct capx_scratch *s; /* the hit's one slot: packet in data, header and pointers in tail */
 	__u32 first;            /* first_bytes() */
+	/* Where the first good mbuf's packet data starts, from the mbuf's
+	 * address (a pktmbuf pool puts every buffer right behind its mbuf,
+	 * rte_pktmbuf_init(): the same for all), 0: unknown. Then each mbuf
+	 * is read in one go, header and filter bytes (capture_mbuf()). */
+	__u32 span_at;
 	__u32 have_event;       /* s->event holds what every record of the hit shares */
 };
 
@@ -323,6 +332,21 @@ static __always_inline void event_template(struct pass *p)
 	p->have_event = 1;
 }
 
+/* A record's own fields (the shared ones are event_template()'s): `copied`
+ * bytes of the packet at hand, the filter's answer `ret`. */
+static __always_inline void set_record(struct capx_event *e, const struct run *r, const struct mbuf_hdr *h,
+				       __u64 mbuf, __u32 ret, __u32 copied)
+{
+	__u32 wire_len = h->pkt_len;
+	e->wire_len = wire_len;
+	e->cap_len = capx_keep_len(ret, copied);
+	e->flags = (capx_is_truncated(ret, copied, wire_len) ? CAPX_EVENT_TRUNCATED : 0) | CAPX_EVENT_HAS_TASK |
+		   CAPX_EVENT_HAS_PACKET_ID | CAPX_EVENT_HAS_PORT | r->direction |
+		   (r->queue != NO_QUEUE ? CAPX_EVENT_HAS_QUEUE : 0);
+	e->packet_id = mbuf;
+	e->port = r->has_port ? r->port : h->port;
+}
+
 /* One mbuf: checked, filtered, captured. Per mbuf: one read of the header's
  * first part (every field but next: one cache line) and one of exactly the
  * bytes the filter needs where the first segment holds them; a segment
@@ -337,18 +361,65 @@ static __always_inline void capture_mbuf(struct pass *p, __u64 mbuf)
 		c->malformed++;
 		return;
 	}
+	/* One helper call per mbuf where the data sits where the hit's first
+	 * mbuf had it: the header and the filter's bytes in one span (a
+	 * bpf_probe_read_user() call costs more than its bytes here: perf
+	 * puts most of a burst in copy_from_user_nofault). Else, or when the
+	 * span faults (the end of a mapping), the header's first line, then
+	 * the data on its own. */
 	struct mbuf_hdr h;
-	if (bpf_probe_read_user(s->tail, capx_clamp(p->first, 1, CAPX_MBUF_HDR_MAX), (const void *)mbuf)) {
-		c->malformed++;
-		return;
+	__u32 span = 0;
+	if (p->span_at) {
+		__u32 n = capx_min(p->span_at + capx_min(capx_filter_bytes, CAPX_MBUF_SPAN_MAX), CAPX_MBUF_SPAN_MAX);
+		if (n >= p->first &&
+		    !bpf_probe_read_user(s->data, capx_clamp(n, 1, CAPX_MBUF_SPAN_MAX), (const void *)mbuf))
+			span = n;
 	}
-	parse_first(s->tail, &h);
+	if (span) {
+		parse_first(s->data, &h);
+	} else {
+		if (bpf_probe_read_user(s->tail, capx_clamp(p->first, 1, CAPX_MBUF_HDR_MAX), (const void *)mbuf)) {
+			c->malformed++;
+			return;
+		}
+		parse_first(s->tail, &h);
+	}
 	if (!packet_ok(&h) || (h.nb_segs > 1 && read_hdr(s, mbuf, &h))) {
 		c->malformed++;
 		return;
 	}
 	__u32 wire_len = h.pkt_len;
-
+	__u32 limit = capx_min(wire_len, CAPX_PACKET_BUF_SIZE);
+	__u32 want = capx_min(limit, capx_filter_bytes);
+	/* Where the packet starts, from the mbuf (wraps to huge when before
+	 * it). The event goes in front of it for a match: room for it. */
+	__u64 at = h.buf_addr + h.data_off - mbuf;
+	if (!p->span_at && at >= sizeof(struct capx_event) && at < CAPX_MBUF_SPAN_MAX)
+		p->span_at = at;
+	if (span && at == p->span_at && at >= sizeof(struct capx_event) && want <= h.data_len && at + want <= span) {
+		__u64 off = capx_clamp(at, sizeof(struct capx_event), CAPX_MBUF_SPAN_MAX - 1);
+		__u32 ret = capx_filter_buf(s->data + off, capx_min(want, CAPX_MBUF_SPAN_MAX), wire_len);
+		if (!ret) {
+			c->filtered_out++;
+			return;
+		}
+		/* The bytes of the packet in the span. */
+		__u32 avail = capx_min(capx_min(h.data_len, span - at), limit);
+		__u32 keep = capx_keep_len(ret, limit);
+		if (keep <= avail) {
+			/* All that is kept is there: sent from where it is, the
+			 * record's event written over the headroom in front. */
+			if (!p->have_event)
+				event_template(p);
+			struct capx_event *e = (struct capx_event *)(s->data + off - sizeof(struct capx_event));
+			__builtin_memcpy(e, &s->event, sizeof(*e));
+			set_record(e, r, &h, mbuf, ret, avail);
+			capx_emit_rec(e, c);
+			return;
+		}
+		/* More than the span holds: the packet copied anew to the
+		 * start of data, below. */
+	}
 	struct chain ch = {
 		.data = h.buf_addr + h.data_off,
 		.next = h.next,
@@ -357,8 +428,6 @@ static __always_inline void capture_mbuf(struct pass *p, __u64 mbuf)
 		.done = 0,
 		.unreadable = 0,
 	};
-	__u32 limit = capx_min(wire_len, CAPX_PACKET_BUF_SIZE);
-	__u32 want = capx_min(limit, capx_filter_bytes);
 	if (want && want <= h.data_len) {
 		/* What the filter needs, in one read (the common case). */
 		if (bpf_probe_read_user(s->data, capx_clamp(want, 1, CAPX_PACKET_BUF_SIZE), (const void *)ch.data)) {
@@ -394,14 +463,7 @@ static __always_inline void capture_mbuf(struct pass *p, __u64 mbuf)
 
 	if (!p->have_event)
 		event_template(p);
-	struct capx_event *e = &s->event;
-	e->wire_len = wire_len;
-	e->cap_len = capx_keep_len(ret, copied);
-	e->flags = (capx_is_truncated(ret, copied, wire_len) ? CAPX_EVENT_TRUNCATED : 0) | CAPX_EVENT_HAS_TASK |
-		   CAPX_EVENT_HAS_PACKET_ID | CAPX_EVENT_HAS_PORT | r->direction |
-		   (r->queue != NO_QUEUE ? CAPX_EVENT_HAS_QUEUE : 0);
-	e->packet_id = mbuf;
-	e->port = r->has_port ? r->port : h.port;
+	set_record(&s->event, r, &h, mbuf, ret, copied);
 	capx_emit(s, c);
 }
 
@@ -413,6 +475,7 @@ static __always_inline int pass_begin(struct pass *p, const struct run *r, struc
 	p->run = r;
 	p->c = c;
 	p->first = first_bytes();
+	p->span_at = 0;
 	p->have_event = 0;
 	p->s = capx_scratch_get(c);
 	return p->s != 0;

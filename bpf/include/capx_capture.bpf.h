@@ -232,4 +232,27 @@ static __always_inline int capx_emit(struct capx_scratch *s, struct capx_counter
 	return 0;
 }
 
+/* capx_emit() of a record built at `rec` inside a scratch slot (the event,
+ * its cap_len bytes right behind it) rather than at the slot's start: a
+ * program that reads a packet to some offset sends it from there without a
+ * second copy (bpf/mbuf.bpf.c). The slot must hold CAPX_PACKET_BUF_SIZE
+ * bytes behind rec's data, as the verifier cannot bound cap_len tighter. */
+static __always_inline int capx_emit_rec(struct capx_event *rec, struct capx_counters *c)
+{
+	__u64 len = capx_clamp(rec->cap_len, 0, CAPX_PACKET_BUF_SIZE);
+	__u64 flags = 0;
+	if (capx_wakeup_bytes)
+		flags = bpf_ringbuf_query(&capx_events, BPF_RB_AVAIL_DATA) + sizeof(*rec) + len >= capx_wakeup_bytes
+				? BPF_RB_FORCE_WAKEUP
+				: BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_output(&capx_events, rec, sizeof(*rec) + len, flags)) {
+		c->lost_ring_full++;
+		return -1;
+	}
+	c->captured++;
+	if (rec->flags & CAPX_EVENT_TRUNCATED)
+		c->truncated++;
+	return 0;
+}
+
 #endif
