@@ -87,7 +87,7 @@ std::optional<PacketView> event_to_packet(std::span<const std::uint8_t> record, 
 	return p;
 }
 
-bool event_to_packet(std::span<const std::uint8_t> record, const WallClock &clock, PacketView &p)
+bool event_to_packet(std::span<const std::uint8_t> record, const WallClock &clock, PacketView &p, bool meta)
 {
 	if (record.size() < sizeof(capx_event))
 		return false;
@@ -101,6 +101,8 @@ bool event_to_packet(std::span<const std::uint8_t> record, const WallClock &cloc
 	p.data = record.subspan(sizeof(e), e.cap_len);
 	p.capture_point = e.probe_id;
 	p.meta = PacketMeta{};
+	if (!meta)
+		return true;
 	p.meta.cpu = e.cpu;
 	if (e.flags & CAPX_EVENT_INBOUND)
 		p.meta.direction = Direction::Inbound;

@@ -34,6 +34,8 @@ std::optional<PacketView> event_to_packet(std::span<const std::uint8_t> record, 
 // PacketView showed in profiles (its optionals' one-byte flags stored, then
 // the struct copied with 16-byte loads that cannot take them from the
 // store buffer).
-bool event_to_packet(std::span<const std::uint8_t> record, const WallClock &clock, PacketView &out);
+// With `meta` false, out.meta is left empty (for outputs that show none).
+bool event_to_packet(std::span<const std::uint8_t> record, const WallClock &clock, PacketView &out,
+		     bool meta = true);
 
 } // namespace capx::bpf

@@ -23,18 +23,50 @@ constexpr std::chrono::milliseconds kLatencyBound{50};
 // wakeup threshold of the BPF side (a fraction of 8, src/capture/skb/
 // probe_set.cpp, src/capture/mbuf/uprobe_set.cpp), beyond which every
 // record forces a wakeup.
-constexpr std::size_t kBatchFraction = 64;
-// How long the reader sleeps while a batch fills up.
-constexpr long kNapNs = 1'000'000;
+constexpr std::size_t kBatchFraction = 32;
+// How long the reader sleeps while a batch fills up: the time the rest of
+// the batch takes at the rate seen during the previous nap, within these
+// bounds. One timer per batch rather than many (each nap is a timer and two
+// context switches, costly on this VM), and little overshoot at high byte
+// rates (1500-byte floods fill a fixed 1 ms nap's worth past the wakeup
+// threshold).
+constexpr long kMinNapNs = 50'000;
+constexpr long kMaxNapNs = 2'000'000;
 
 using Clock = std::chrono::steady_clock;
 
-// Sleeps kNapNs, or less when a stop is requested.
-void nap()
+// Sleeps `ns`, or less when a stop is requested.
+void nap(long ns)
 {
 	struct pollfd p{stop::fd(), POLLIN, 0};
-	const struct timespec t{0, kNapNs};
+	const struct timespec t{0, ns};
 	(void)::ppoll(&p, 1, &t, nullptr);
+}
+
+// The reader's estimate of the next nap; each source reads its ring from
+// one thread (the pipeline's).
+thread_local long next_nap_ns = kMaxNapNs / 4;
+
+// Naps until `batch` bytes wait in `ring`, `limit` passes or a stop comes.
+void wait_for_batch(bpf::RingBuffer &ring, std::size_t batch, Clock::time_point limit)
+{
+	std::size_t avail = ring.available();
+	if (avail == 0 || avail >= batch)
+		return;
+	while (!stop::requested() && Clock::now() < limit) {
+		long ns = next_nap_ns;
+		nap(ns);
+		std::size_t now = ring.available();
+		if (now > avail) {
+			// ns * rest / grown, in double: no overflow.
+			double fill = static_cast<double>(ns) * static_cast<double>(batch - std::min(now, batch)) /
+				      static_cast<double>(now - avail);
+			next_nap_ns = std::clamp(static_cast<long>(fill), kMinNapNs, kMaxNapNs);
+		}
+		if (now >= batch)
+			return;
+		avail = now;
+	}
 }
 
 } // namespace
@@ -48,14 +80,7 @@ Result<void> read_ring(bpf::RingBuffer &ring, bpf::RecordHandler &handler, std::
 		// Data waiting, but less than a batch: let it grow, within the
 		// latency bound (counted from this call: the caller reads again
 		// right after a batch, so a record waits at most about that).
-		if (std::size_t avail = ring.available(); avail > 0 && avail < batch) {
-			auto now = Clock::now();
-			while (!stop::requested() && now - start < kLatencyBound && now < deadline &&
-			       ring.available() < batch) {
-				nap();
-				now = Clock::now();
-			}
-		}
+		wait_for_batch(ring, batch, std::min(start + kLatencyBound, deadline));
 		auto n = ring.consume(handler);
 		if (!n)
 			return std::unexpected(std::move(n.error()));

@@ -90,7 +90,7 @@ std::optional<SkbRecord> RecordConverter::convert(std::span<const std::uint8_t> 
 const SkbRecord *RecordConverter::convert_in_place(std::span<const std::uint8_t> record)
 {
 	SkbRecord &out = record_;
-	if (!bpf::event_to_packet(record, clock_, out.packet))
+	if (!bpf::event_to_packet(record, clock_, out.packet, lookups_.describe))
 		return nullptr;
 	// Only the fields read below: the whole header is event_to_packet's.
 	capx_u32 flags, cap_len;
@@ -104,10 +104,8 @@ const SkbRecord *RecordConverter::convert_in_place(std::span<const std::uint8_t>
 	// per-field parsing cost several times the rest of the conversion.
 	comment_.clear();
 	PacketMeta &m = out.packet.meta;
-	if (!lookups_.describe) {
-		m = PacketMeta{};
-		return &out;
-	}
+	if (!lookups_.describe)
+		return &out; // meta left empty by event_to_packet
 	capx_event e;
 	std::memcpy(&e, record.data(), sizeof(e));
 	auto separate = [this] {
