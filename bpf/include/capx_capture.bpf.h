@@ -211,31 +211,10 @@ static __always_inline void capx_event_set_task(struct capx_event *e)
 	e->flags |= CAPX_EVENT_HAS_TASK;
 }
 
-/* Sends s->event and its cap_len bytes of data in one ring record and
- * counts the outcome. Returns 0 when the record was sent. */
-static __always_inline int capx_emit(struct capx_scratch *s, struct capx_counters *c)
-{
-	__u64 len = capx_clamp(s->event.cap_len, 0, CAPX_PACKET_BUF_SIZE);
-	__u64 flags = 0;
-	if (capx_wakeup_bytes)
-		flags = bpf_ringbuf_query(&capx_events, BPF_RB_AVAIL_DATA) + sizeof(s->event) + len >=
-				capx_wakeup_bytes
-			? BPF_RB_FORCE_WAKEUP
-			: BPF_RB_NO_WAKEUP;
-	if (bpf_ringbuf_output(&capx_events, s, sizeof(s->event) + len, flags)) {
-		c->lost_ring_full++;
-		return -1;
-	}
-	c->captured++;
-	if (s->event.flags & CAPX_EVENT_TRUNCATED)
-		c->truncated++;
-	return 0;
-}
-
-/* capx_emit() of a record built at `rec` inside a scratch slot (the event,
- * its cap_len bytes right behind it) rather than at the slot's start: a
- * program that reads a packet to some offset sends it from there without a
- * second copy (bpf/mbuf.bpf.c). The slot must hold CAPX_PACKET_BUF_SIZE
+/* Sends the record built at `rec` inside a scratch slot (the event, its
+ * cap_len bytes right behind it) and counts the outcome; 0 when it was sent.
+ * `rec` need not be at the slot's start: a program that reads a packet to
+ * some offset sends it from there without a second copy (bpf/mbuf.bpf.c). The slot must hold CAPX_PACKET_BUF_SIZE
  * bytes behind rec's data, as the verifier cannot bound cap_len tighter. */
 static __always_inline int capx_emit_rec(struct capx_event *rec, struct capx_counters *c)
 {
@@ -253,6 +232,13 @@ static __always_inline int capx_emit_rec(struct capx_event *rec, struct capx_cou
 	if (rec->flags & CAPX_EVENT_TRUNCATED)
 		c->truncated++;
 	return 0;
+}
+
+/* Sends s->event and its cap_len bytes of data in one ring record and
+ * counts the outcome. Returns 0 when the record was sent. */
+static __always_inline int capx_emit(struct capx_scratch *s, struct capx_counters *c)
+{
+	return capx_emit_rec(&s->event, c);
 }
 
 #endif

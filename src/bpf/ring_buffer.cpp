@@ -52,6 +52,11 @@ std::uint64_t *consumer_pos(RingBuffer::State &s)
 	return reinterpret_cast<std::uint64_t *>(s.consumer.data());
 }
 
+const std::uint64_t *consumer_pos(const RingBuffer::State &s)
+{
+	return reinterpret_cast<const std::uint64_t *>(s.consumer.data());
+}
+
 const std::uint64_t *producer_pos(const RingBuffer::State &s)
 {
 	return reinterpret_cast<const std::uint64_t *>(s.producer.data());
@@ -159,7 +164,7 @@ std::size_t RingBuffer::available() const
 {
 	const State &s = *state_;
 	std::uint64_t prod = __atomic_load_n(producer_pos(s), __ATOMIC_ACQUIRE);
-	std::uint64_t cons = __atomic_load_n(reinterpret_cast<const std::uint64_t *>(s.consumer.data()), __ATOMIC_ACQUIRE);
+	std::uint64_t cons = __atomic_load_n(consumer_pos(s), __ATOMIC_ACQUIRE);
 	return prod > cons ? static_cast<std::size_t>(prod - cons) : 0;
 }
 

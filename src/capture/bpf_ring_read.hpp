@@ -19,7 +19,7 @@ namespace capx {
 // side wakes the reader only now and then (batched wakeups, for
 // throughput), so the ring is also read every 50 ms whether or not a wakeup
 // came: a packet is visible within that long even at low rates. Under load
-// it reads in batches (a 64th of the ring) rather than right behind the
+// it reads in batches (a 32nd of the ring) rather than right behind the
 // writer, within the same 50 ms (why: src/capture/bpf_ring_read.cpp).
 Result<void> read_ring(bpf::RingBuffer &ring, bpf::RecordHandler &handler, std::chrono::milliseconds timeout);
 
@@ -35,10 +35,7 @@ public:
 	template <typename Converted>
 	bool usable(const std::optional<Converted> &converted, std::size_t points)
 	{
-		if (converted && converted->packet.capture_point < points)
-			return true;
-		count_++;
-		return false;
+		return usable(converted ? &*converted : nullptr, points);
 	}
 
 	// The same for a converter that returns its result in place (nullptr:
