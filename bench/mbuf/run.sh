@@ -37,6 +37,18 @@
 #   burst-entry-nomatch  the per-burst probe at the function's first
 #                   instruction, which the kernel single-steps (not in the
 #                   default list; shows what that costs)
+# The floor of the per-burst probe: build/bench/mbuf/mbuf-floor
+# (bench/mbuf/floor.bpf.c) on the same two probes as burst-nomatch, no capx:
+#   burst-empty     empty programs: the uprobe and uretprobe traps alone
+#   burst-hdr       per mbuf one read of its header line (64 bytes)
+#   burst-span      per mbuf one read of header, headroom and the filter's
+#                   bytes, the span capx reads (--floor-span, default 320:
+#                   the data 256 bytes in, 64 filter bytes)
+#   burst-hdr-same  burst-hdr reading the burst's first mbuf each time: the
+#                   helper calls without each mbuf's own memory
+#   burst-split     per mbuf the header line and the filter's bytes in two
+#                   reads (skipping the headroom)
+#   burst-tx-empty  empty program at the tx burst's entry (one trap)
 # Target (issue 6): the per-burst probe's cost per packet <= 1/10 of the
 # per-packet probe's. See bench/README.md (## mbuf).
 set -euo pipefail
@@ -54,15 +66,20 @@ usage: $0 [options]
   --seconds N       measured seconds per window (default 5)
   --modes "LIST"    from: none packet-nomatch packet-all burst-nomatch burst-all
                     burst-entry-nomatch burst-entry-all burst-tx-nomatch burst-tx-all
+                    burst-empty burst-hdr burst-hdr-same burst-span burst-split burst-tx-empty
                     (default: the first five)
   --nomatch "EXPR"  the filter of the -nomatch modes (default: "udp port 1";
                     net_null's packets are all zeros)
+  --floor-span N    bytes burst-span reads per mbuf (default 320)
+  --floor-data-at N where burst-split's second read starts (default 256)
+  --floor-data N    bytes burst-split's second read takes (default 64)
   --out DIR         keep results.tsv and logs here (default: a temp dir)
 EOF
 }
 
 build=${CAPX_BUILD_ROOT:-$root/build}
 capx= rounds=5 seconds=5 out= nomatch="udp port 1"
+floor_span=320 floor_data_at=256 floor_data=64
 modes="none packet-nomatch packet-all burst-nomatch burst-all"
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -73,6 +90,9 @@ while [ $# -gt 0 ]; do
 	--seconds) seconds=$2; shift ;;
 	--modes) modes=$2; shift ;;
 	--nomatch) nomatch=$2; shift ;;
+	--floor-span) floor_span=$2; shift ;;
+	--floor-data-at) floor_data_at=$2; shift ;;
+	--floor-data) floor_data=$2; shift ;;
 	--out) out=$2; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
@@ -82,6 +102,11 @@ done
 capx=${capx:-$build/src/capx}
 [ "$(id -u)" -eq 0 ] || { echo "bench/mbuf: needs root (uprobes)" >&2; exit 1; }
 [ -x "$capx" ] || { echo "bench/mbuf: no capx at $capx (--build/--capx)" >&2; exit 1; }
+floor=$build/bench/mbuf/mbuf-floor
+case " $modes " in
+*" burst-empty "* | *" burst-hdr "* | *" burst-hdr-same "* | *" burst-span "* | *" burst-split "* | *" burst-tx-empty "*)
+	[ -x "$floor" ] || { echo "bench/mbuf: no mbuf-floor at $floor (--build)" >&2; exit 1; } ;;
+esac
 command -v dpdk-testpmd >/dev/null || { echo "bench/mbuf: dpdk-testpmd is not installed" >&2; exit 1; }
 
 if [ -z "$out" ]; then
@@ -215,8 +240,33 @@ rate_since() {
 		END { if (n >= 2) printf "%.0f\n", sum / (n / 2); else print "" }'
 }
 
+# A floor mode: mbuf-floor on the per-burst probe (see the top comment).
+start_floor() { # mode
+	local args
+	case $1 in
+	burst-empty) args="--at $per_burst --ret --empty" ;;
+	burst-hdr) args="--at $per_burst --ret --read 64" ;;
+	burst-hdr-same) args="--at $per_burst --ret --read 64 --same" ;;
+	burst-span) args="--at $per_burst --ret --read $floor_span" ;;
+	burst-split) args="--at $per_burst --ret --read 64 --data-at $floor_data_at --data-len $floor_data" ;;
+	burst-tx-empty) args="--at $burst_tx --empty" ;;
+	esac
+	taskset -c 0 "$floor" $args >"$out/floor-$1.out" 2>"$out/capx-$1.log" &
+	capx_pid=$!
+	for _ in $(seq 150); do
+		kill -0 "$capx_pid" 2>/dev/null || { cat "$out/capx-$1.log" >&2; exit 1; }
+		grep -q attached "$out/floor-$1.out" && { sleep 1; return 0; }
+		sleep 0.1
+	done
+	echo "bench/mbuf: mbuf-floor did not attach" >&2
+	exit 1
+}
+
 start_capx() { # mode
 	local spec args=()
+	case $1 in
+	burst-empty | burst-hdr | burst-hdr-same | burst-span | burst-split | burst-tx-empty) start_floor "$1"; return ;;
+	esac
 	case $1 in
 	packet-*) spec="$per_packet@2@3" ;;
 	burst-entry-*) spec="$burst_entry@2@3"; args+=(--ret) ;;
@@ -289,5 +339,11 @@ for kind in ("nomatch", "all"):
     if "none" in ns and p in ns and b in ns:
         op, ob = ns[p] - ns["none"], ns[b] - ns["none"]
         print(f"{kind}: per-burst overhead / per-packet overhead = {ob:.1f} / {op:.1f} ns = {ob / op:.3f} (target <= 0.1)")
+# The tx burst and the floor modes against the per-packet probe's overhead
+# with the same (non-matching) work per packet.
+for b in ("burst-tx-nomatch", "burst-empty", "burst-hdr", "burst-hdr-same", "burst-span", "burst-split", "burst-tx-empty"):
+    if "none" in ns and "packet-nomatch" in ns and b in ns:
+        op, ob = ns["packet-nomatch"] - ns["none"], ns[b] - ns["none"]
+        print(f"{b}: {ob:.1f} / {op:.1f} ns = {ob / op:.3f} of packet-nomatch")
 EOF
 echo "results in $out"
