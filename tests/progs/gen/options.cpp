@@ -54,6 +54,11 @@ Result<std::optional<Options>> parse_options(int argc, char **argv)
 		->capture_default_str();
 	app.add_option("--flows", o.frame.flows, "Distinct UDP source ports, cycled frame by frame")->capture_default_str();
 	app.add_option("--vlan", vlan, "Add an 802.1Q tag with this VLAN id (0..4095)");
+	app.add_option("--max-lag", o.max_lag_ms,
+		       "With -r: a frame more than this many milliseconds late restarts the schedule from it "
+		       "instead of sending the frames owed back to back; each restart is a stall, counted in the summary")
+		->check(CLI::NonNegativeNumber)
+		->capture_default_str();
 	app.add_option("--batch", o.batch, "Most frames handed to the kernel in one call, 1..1024")->capture_default_str();
 	app.add_option("--src-mac", src_mac)->capture_default_str();
 	app.add_option("--dst-mac", dst_mac)->capture_default_str();
@@ -80,6 +85,8 @@ Result<std::optional<Options>> parse_options(int argc, char **argv)
 		return fail_usage("-c must be at least 1");
 	if (o.xdp && app.count("--batch"))
 		return fail_usage("--batch is for sendmmsg; --xdp sizes its own runs");
+	if (app.count("--max-lag") && o.rate_pps == 0)
+		return fail_usage("--max-lag needs a rate (-r)");
 	if (o.batch == 0 || o.batch > 1024)
 		return fail_usage(fmt::format("--batch {} is outside 1..1024", o.batch));
 	if (app.count("--vlan")) {

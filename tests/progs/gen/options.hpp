@@ -16,6 +16,7 @@ struct Options {
 	std::optional<double> duration_seconds;
 	std::uint64_t rate_pps = 0;              // 0 = as fast as possible
 	std::size_t batch = 64;                  // most frames per send()
+	double max_lag_ms = 1;                   // later than this restarts the schedule (a stall)
 	bool json = false;
 	bool xdp = false;                        // send with the XDP live-frames sender
 	FrameSpec frame;

@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <limits>
 
 #include "core/clock.hpp"
@@ -23,15 +24,32 @@ std::uint64_t Pacer::due(std::uint64_t now_ns) const
 		return rate_ == 0 ? std::numeric_limits<std::uint64_t>::max() : 0;
 	// 128-bit: hours at millions of frames per second overflow 64 bits.
 	unsigned __int128 elapsed = now_ns - start_;
-	return static_cast<std::uint64_t>(elapsed * rate_ / ns_per_s) + 1;
+	return base_ + static_cast<std::uint64_t>(elapsed * rate_ / ns_per_s) + 1;
 }
 
 std::uint64_t Pacer::due_time(std::uint64_t n) const
 {
 	if (rate_ == 0)
 		return start_;
-	unsigned __int128 offset = static_cast<unsigned __int128>(n) * ns_per_s / rate_;
+	if (n < base_)
+		return start_;
+	unsigned __int128 offset = static_cast<unsigned __int128>(n - base_) * ns_per_s / rate_;
 	return start_ + static_cast<std::uint64_t>(offset);
+}
+
+void Pacer::restart_if_late(std::uint64_t n, std::uint64_t now_ns)
+{
+	if (rate_ == 0)
+		return;
+	const std::uint64_t due_ns = due_time(n);
+	if (now_ns <= due_ns || now_ns - due_ns <= max_lag_)
+		return;
+	const std::uint64_t lag = now_ns - due_ns;
+	stalls_.count++;
+	stalls_.total_ns += lag;
+	stalls_.max_ns = std::max(stalls_.max_ns, lag);
+	start_ = now_ns;
+	base_ = n;
 }
 
 void Pacer::wait_for(std::uint64_t n) const

@@ -17,6 +17,7 @@
 #include "core/error.hpp"
 #include "gen/frame.hpp"
 #include "gen/link.hpp"
+#include "gen/pacer.hpp"
 #include "xdp_sender.skel.h"
 
 namespace capx::gen {
@@ -24,17 +25,24 @@ namespace capx::gen {
 class XdpSender {
 public:
 	// `rate_pps` 0 is unpaced; otherwise frame n leaves at start + n / rate,
-	// start being the first send().
-	static Result<XdpSender> open(const Link &link, const FrameTemplate &frame, std::uint64_t rate_pps);
+	// start being the first frame's time, restarted at a frame that is
+	// more than max_lag_ns late (a stall; see Pacer).
+	static Result<XdpSender> open(const Link &link, const FrameTemplate &frame, std::uint64_t rate_pps,
+				      std::uint64_t max_lag_ns);
 
-	// Most frames per send(): a run costs milliseconds to set up (the
-	// kernel makes a page pool per run), so runs are long; with a rate,
-	// about 0.1 s of frames, so -d and a stop signal are seen in time.
+	// Most frames per send(): a run costs milliseconds to set up, so runs
+	// are long; with a rate, as long as the caller's count or duration (a
+	// stop signal ends a run; stop_at() ends one at the duration).
 	std::size_t batch() const { return batch_; }
+	// Frames due (with a rate) or reached (unpaced) at or after deadline_ns
+	// (CLOCK_MONOTONIC) are not sent.
+	void stop_at(std::uint64_t deadline_ns);
 	// Sends frames number first_seq .. first_seq + n - 1, each when it is
 	// due, and returns how many went out (fewer when a signal ended the
 	// run).
 	Result<std::size_t> send(std::uint64_t first_seq, std::size_t n);
+	// The program's stall counters so far.
+	Stalls stalls() const;
 
 private:
 	XdpSender() = default;
@@ -43,7 +51,6 @@ private:
 	bpf::Link peer_pass_;
 	std::vector<std::uint8_t> frame_;
 	std::size_t batch_ = 0;
-	bool started_ = false;
 };
 
 } // namespace capx::gen
