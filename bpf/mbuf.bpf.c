@@ -87,6 +87,16 @@ struct {
 	__type(value, struct capx_mbuf_probe);
 } capx_mbuf_probes SEC(".maps");
 
+/* Per probe, where the packet data of the first good mbuf of its last hit
+ * started, from the mbuf's address (struct pass, span_at): a hit starts
+ * with it instead of learning it anew, so its first mbuf is read in one
+ * span like the others. Only a hint, checked against each mbuf's own
+ * header; the first good mbuf of every hit puts its own offset here when
+ * it differs (a pool of another layout). Written by every CPU running the
+ * probe; a word store, any value a hit reads is one some mbuf had. */
+__u32 capx_span_learnt[CAPX_MAX_PROBES] = {};
+_Static_assert((CAPX_MAX_PROBES & (CAPX_MAX_PROBES - 1)) == 0, "probe ids are masked into capx_span_learnt");
+
 /* CAPX_MBUF_BURST_RET between entry and return: per thread and probe (a
  * probed rx function may call another probed one, rte_eth_rx_burst() the
  * driver's). An entry whose return never comes (the thread died in the
@@ -304,11 +314,13 @@ struct pass {
 	struct capx_counters *c;
 	struct capx_scratch *s; /* the hit's one slot: packet in data, header and pointers in tail */
 	__u32 first;            /* first_bytes() */
-	/* Where the first good mbuf's packet data starts, from the mbuf's
-	 * address (a pktmbuf pool puts every buffer right behind its mbuf,
-	 * rte_pktmbuf_init(): the same for all), 0: unknown. Then each mbuf
-	 * is read in one go, header and filter bytes (capture_mbuf()). */
+	/* Where the packet data starts, from the mbuf's address (a pktmbuf
+	 * pool puts every buffer right behind its mbuf, rte_pktmbuf_init():
+	 * the same for all), 0: unknown. Then each mbuf is read in one go,
+	 * header and filter bytes (capture_mbuf()). From capx_span_learnt at
+	 * the start of a hit, set by its first good mbuf where that differs. */
 	__u32 span_at;
+	__u32 learning;         /* no good mbuf seen yet in this hit */
 	__u32 have_event;       /* s->event holds what every record of the hit shares */
 };
 
@@ -394,8 +406,13 @@ static __always_inline void capture_mbuf(struct pass *p, __u64 mbuf)
 	/* Where the packet starts, from the mbuf (wraps to huge when before
 	 * it). The event goes in front of it for a match: room for it. */
 	__u64 at = h.buf_addr + h.data_off - mbuf;
-	if (!p->span_at && at >= sizeof(struct capx_event) && at < CAPX_MBUF_SPAN_MAX)
-		p->span_at = at;
+	if (p->learning) {
+		p->learning = 0;
+		if (at != p->span_at && at >= sizeof(struct capx_event) && at < CAPX_MBUF_SPAN_MAX) {
+			p->span_at = at;
+			capx_span_learnt[r->probe_id & (CAPX_MAX_PROBES - 1)] = at;
+		}
+	}
 	if (span && at == p->span_at && at >= sizeof(struct capx_event) && want <= h.data_len && at + want <= span) {
 		__u64 off = capx_clamp(at, sizeof(struct capx_event), CAPX_MBUF_SPAN_MAX - 1);
 		__u32 ret = capx_filter_buf(s->data + off, capx_min(want, CAPX_MBUF_SPAN_MAX), wire_len);
@@ -475,7 +492,8 @@ static __always_inline int pass_begin(struct pass *p, const struct run *r, struc
 	p->run = r;
 	p->c = c;
 	p->first = first_bytes();
-	p->span_at = 0;
+	p->span_at = capx_span_learnt[r->probe_id & (CAPX_MAX_PROBES - 1)];
+	p->learning = 1;
 	p->have_event = 0;
 	p->s = capx_scratch_get(c);
 	return p->s != 0;

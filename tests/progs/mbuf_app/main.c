@@ -269,6 +269,15 @@ static struct rte_mbuf *build(struct app *a, const struct pkt *p)
 	a->c.packets++;
 	if (nseg == 0) {
 		struct rte_mbuf *m = alloc_or_die(a->big);
+		/* Some packets start elsewhere in their buffer than the rest
+		 * (as after rte_pktmbuf_prepend() or _adj()): 64 bytes into the
+		 * headroom, or 300 bytes behind it. A reader that guesses where
+		 * an mbuf's data is from the mbufs before it must check each
+		 * one's own data_off (bpf/mbuf.bpf.c, capx_span_learnt). */
+		if (a->seq % 7 == 3)
+			m->data_off = RTE_PKTMBUF_HEADROOM - 64;
+		else if (a->seq % 7 == 5)
+			m->data_off = RTE_PKTMBUF_HEADROOM + 300;
 		char *d = rte_pktmbuf_append(m, (uint16_t)p->len);
 		if (d == NULL)
 			die("rte_pktmbuf_append");
