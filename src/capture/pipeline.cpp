@@ -38,6 +38,24 @@ public:
 		return ++captured_ < limit_;
 	}
 
+	// A whole batch: -c by arithmetic, one call into the sink.
+	bool on_packets(PacketBatch batch) override
+	{
+		if (captured_ >= limit_) [[unlikely]]
+			return false;
+		const std::uint64_t left = limit_ - captured_;
+		std::size_t written = 0;
+		auto r = sink_.write_batch(batch.size() < left ? batch : batch.first(static_cast<std::size_t>(left)),
+					   written);
+		captured_ += written;
+		if (!r) [[unlikely]] {
+			error_ = std::move(r.error());
+			limit_ = captured_;
+			return false;
+		}
+		return captured_ < limit_;
+	}
+
 	bool on_batch_end() override
 	{
 		auto r = sink_.batch_end();

@@ -19,6 +19,16 @@ public:
 	virtual ~PacketConsumer() = default;
 	// Returns false to stop the batch (e.g. the count limit was reached).
 	virtual bool on_packet(const PacketView &packet) = 0;
+	// Several packets at once (capx ring: the accepted frames of a block).
+	// Returns false when the consumer is done (its limit, an error): it
+	// may have taken only the first of them, and takes no more.
+	virtual bool on_packets(PacketBatch batch)
+	{
+		for (std::size_t i = 0; i < batch.size(); i++)
+			if (!on_packet(batch[i]))
+				return false;
+		return true;
+	}
 	// The source is done with the memory of the packets it handed over so
 	// far (capx ring: it gave their block back to the kernel), so writing
 	// out what was buffered now holds up no capture. Returns false to stop

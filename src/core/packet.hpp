@@ -3,6 +3,7 @@
 // knows about the other.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -59,6 +60,37 @@ struct PacketView {
 	std::span<const std::uint8_t> data; // captured bytes
 	std::uint32_t capture_point = 0; // index into Source::capture_points()
 	PacketMeta meta;
+};
+
+// Packets handed over together (PacketConsumer::on_packets,
+// Sink::write_batch): `count` views, each `stride` bytes after the one
+// before, so a source can hand over views that sit inside its own larger
+// per-packet records without copying them out.
+class PacketBatch {
+public:
+	PacketBatch(const PacketView *first, std::size_t count, std::size_t stride = sizeof(PacketView))
+		: first_(reinterpret_cast<const std::byte *>(first)), count_(count), stride_(stride)
+	{
+	}
+
+	std::size_t size() const { return count_; }
+	const PacketView &operator[](std::size_t i) const
+	{
+		return *reinterpret_cast<const PacketView *>(first_ + i * stride_);
+	}
+	// The first n (at most size()) / all from the i-th on (i <= size()).
+	PacketBatch first(std::size_t n) const { return {first_, n < count_ ? n : count_, stride_}; }
+	PacketBatch from(std::size_t i) const { return {first_ + i * stride_, count_ - i, stride_}; }
+
+private:
+	PacketBatch(const std::byte *first, std::size_t count, std::size_t stride)
+		: first_(first), count_(count), stride_(stride)
+	{
+	}
+
+	const std::byte *first_;
+	std::size_t count_;
+	std::size_t stride_;
 };
 
 } // namespace capx

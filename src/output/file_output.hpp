@@ -56,6 +56,35 @@ public:
 			return write_buffer();
 		return {};
 	}
+	// The free room at the end of the buffer, to write several records
+	// into and commit_records() them (empty after a failed write).
+	std::span<std::uint8_t> room()
+	{
+		if (failure_) [[unlikely]]
+			return {};
+		return {buffer_.get() + used_, capacity_ - used_};
+	}
+	// commit() of records of these sizes, written one after the other from
+	// the start of room(), with the ~1 s delay checked once for all.
+	Result<void> commit_records(std::span<const std::uint32_t> sizes)
+	{
+		const bool first = used_ == 0;
+		std::size_t end = used_;
+		if (regular_) {
+			const std::size_t at = record_ends_.size();
+			record_ends_.resize(at + sizes.size());
+			std::uint32_t *ends = record_ends_.data() + at;
+			for (std::size_t i = 0; i < sizes.size(); i++)
+				ends[i] = static_cast<std::uint32_t>(end += sizes[i]);
+		} else {
+			for (std::uint32_t s : sizes)
+				end += s;
+		}
+		used_ = end;
+		if (write_through_ || stale(first)) [[unlikely]]
+			return write_buffer();
+		return {};
+	}
 	// reserve + copy + commit, for file headers.
 	Result<void> append(std::span<const std::uint8_t> bytes);
 

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "output/record_format.hpp"
 #include "output/rotating_output.hpp"
@@ -27,6 +28,7 @@ public:
 
 	Result<void> begin(std::span<const CapturePoint> points) override;
 	Result<void> write(const PacketView &packet) override;
+	Result<void> write_batch(PacketBatch batch, std::size_t &written) override;
 	Result<void> flush() override;
 	Result<void> batch_end() override;
 	Result<void> finish() override;
@@ -35,6 +37,8 @@ private:
 	std::unique_ptr<RecordFormat> format_;
 	std::function<std::uint64_t()> now_ns_;
 	RotatingOutput output_;
+	bool write_through_;
+	std::vector<std::uint32_t> sizes_; // of the records encode_batch wrote
 };
 
 } // namespace capx

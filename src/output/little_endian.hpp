@@ -3,6 +3,7 @@
 // same packets give the same bytes on every host and golden files hold.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
@@ -22,17 +23,28 @@ inline std::uint8_t *put_u16(std::uint8_t *p, std::uint16_t v)
 	return p + 2;
 }
 
+// On a little-endian host one store each: GCC 12 does not always merge the
+// byte stores into one (callgrind: ~20 instructions per put_u32 inside the
+// pcap batch loop).
 inline std::uint8_t *put_u32(std::uint8_t *p, std::uint32_t v)
 {
-	for (int i = 0; i < 4; i++)
-		p[i] = static_cast<std::uint8_t>(v >> (8 * i));
+	if constexpr (std::endian::native == std::endian::little) {
+		std::memcpy(p, &v, sizeof(v));
+	} else {
+		for (int i = 0; i < 4; i++)
+			p[i] = static_cast<std::uint8_t>(v >> (8 * i));
+	}
 	return p + 4;
 }
 
 inline std::uint8_t *put_u64(std::uint8_t *p, std::uint64_t v)
 {
-	for (int i = 0; i < 8; i++)
-		p[i] = static_cast<std::uint8_t>(v >> (8 * i));
+	if constexpr (std::endian::native == std::endian::little) {
+		std::memcpy(p, &v, sizeof(v));
+	} else {
+		for (int i = 0; i < 8; i++)
+			p[i] = static_cast<std::uint8_t>(v >> (8 * i));
+	}
 	return p + 8;
 }
 

@@ -66,13 +66,34 @@ Result<void> PcapFormat::configure(std::span<const CapturePoint> points)
 
 Result<std::size_t> PcapFormat::measure(const PacketView &packet)
 {
-	// A record never holds more than the file's snaplen: readers (libpcap)
-	// treat a larger caplen as a corrupt file.
-	caplen_ = static_cast<std::uint32_t>(std::min<std::size_t>(packet.data.size(), snaplen_));
+	caplen_ = caplen_of(packet);
 	return kRecordHeaderSize + caplen_;
 }
 
 void PcapFormat::encode(const PacketView &packet, std::uint8_t *out)
+{
+	encode_record(packet, caplen_, out);
+}
+
+Result<std::size_t> PcapFormat::encode_batch(PacketBatch batch, std::uint8_t *out, std::size_t room,
+					     std::uint32_t *sizes)
+{
+	std::size_t i = 0;
+	for (; i < batch.size(); i++) {
+		const PacketView &packet = batch[i];
+		const std::uint32_t caplen = caplen_of(packet);
+		const std::size_t size = kRecordHeaderSize + caplen;
+		if (size > room)
+			break;
+		encode_record(packet, caplen, out);
+		out += size;
+		room -= size;
+		sizes[i] = static_cast<std::uint32_t>(size);
+	}
+	return i;
+}
+
+inline void PcapFormat::encode_record(const PacketView &packet, std::uint32_t caplen, std::uint8_t *out) const
 {
 	const std::uint64_t ns = packet.timestamp_ns;
 	const std::uint32_t seconds = static_cast<std::uint32_t>(ns / 1'000'000'000u);
@@ -87,9 +108,9 @@ void PcapFormat::encode(const PacketView &packet, std::uint8_t *out)
 	std::uint8_t *p = out;
 	p = le::put_u32(p, seconds);
 	p = le::put_u32(p, fraction);
-	p = le::put_u32(p, caplen_);
+	p = le::put_u32(p, caplen);
 	p = le::put_u32(p, wire_len);
-	le::put_bytes(p, packet.data.data(), caplen_);
+	le::put_bytes(p, packet.data.data(), caplen);
 }
 
 } // namespace capx

@@ -31,6 +31,34 @@ public:
 	// record be built in place in the output buffer (no copy).
 	virtual Result<std::size_t> measure(const PacketView &packet) = 0;
 	virtual void encode(const PacketView &packet, std::uint8_t *out) = 0;
+
+	// Encodes the packets of `batch` from its start, one record after the
+	// other at `out`, as many whole records as fit in `room` bytes, and
+	// stores each record's size in `sizes`; returns how many it encoded
+	// (0: the first does not fit; an error only when the first cannot be
+	// measured). The bytes are those of measure() + encode() per packet,
+	// which is what this default does; a format overrides it only to save
+	// the calls per packet, with the same record code.
+	virtual Result<std::size_t> encode_batch(PacketBatch batch, std::uint8_t *out, std::size_t room,
+						 std::uint32_t *sizes)
+	{
+		std::size_t i = 0;
+		for (; i < batch.size(); i++) {
+			auto size = measure(batch[i]);
+			if (!size) {
+				if (i == 0)
+					return std::unexpected(std::move(size.error()));
+				break; // the next call starts with it and reports it
+			}
+			if (*size > room)
+				break;
+			encode(batch[i], out);
+			out += *size;
+			room -= *size;
+			sizes[i] = static_cast<std::uint32_t>(*size);
+		}
+		return i;
+	}
 };
 
 } // namespace capx

@@ -17,6 +17,15 @@ public:
 	// will reference by index.
 	virtual Result<void> begin(std::span<const CapturePoint> points) = 0;
 	virtual Result<void> write(const PacketView &packet) = 0;
+	// The packets of `batch` in order, as write() would write them one by
+	// one; `written` says how many are (also when an error stops it).
+	virtual Result<void> write_batch(PacketBatch batch, std::size_t &written)
+	{
+		for (written = 0; written < batch.size(); written++)
+			if (auto r = write(batch[written]); !r)
+				return r;
+		return {};
+	}
 	// Pushes buffered records out (called on -U after each batch and at stop).
 	virtual Result<void> flush() = 0;
 	// The source reached a point where a write(2) holds up no capture (see

@@ -118,22 +118,32 @@ bool walk_frames(std::span<std::uint8_t> block, FrameCursor &at, F &&f)
 {
 	auto *desc = reinterpret_cast<const tpacket_block_desc *>(block.data());
 	const std::uint32_t count = desc->hdr.bh1.num_pkts;
-	if (at.offset == 0)
-		at.offset = desc->hdr.bh1.offset_to_first_pkt;
-	while (at.visited < count) {
-		if (at.offset + sizeof(tpacket3_hdr) > block.size())
-			return true;
-		auto *frame = block.data() + at.offset;
+	// In locals, stored back on the way out: `f` may write anywhere
+	// through a byte pointer, which would otherwise make the compiler
+	// reload and store the cursor around every frame.
+	std::uint32_t visited = at.visited;
+	std::size_t offset = at.offset == 0 ? desc->hdr.bh1.offset_to_first_pkt : at.offset;
+	std::uint8_t *const data = block.data();
+	const std::size_t size = block.size();
+	bool done = true;
+	while (visited < count) {
+		if (offset + sizeof(tpacket3_hdr) > size)
+			break;
+		auto *frame = data + offset;
 		const std::uint32_t next = reinterpret_cast<const tpacket3_hdr *>(frame)->tp_next_offset;
-		at.visited++;
-		const bool more = f(frame, block.size() - at.offset);
+		visited++;
+		const bool more = f(frame, size - offset);
 		if (next == 0)
-			return true;
-		at.offset += next;
-		if (!more)
-			return at.visited >= count;
+			break;
+		offset += next;
+		if (!more) {
+			done = visited >= count;
+			break;
+		}
 	}
-	return true;
+	at.visited = visited;
+	at.offset = offset;
+	return done;
 }
 
 // Calls `f(frame, room)` for each frame of a block, in order.

@@ -214,7 +214,10 @@ private:
 	Hub hub_;
 	std::vector<std::unique_ptr<Worker>> workers_;
 	Current current_;
-	PreparedFrame frame_; // the frame being handed out (prepare_frame)
+	// The accepted frames of the block being handed out, refilled in place
+	// block after block (prepare_frame) and handed on as one batch; grows
+	// to the most frames a block has held.
+	std::vector<PreparedFrame> batch_;
 	RingStats totals_;
 	// Counted in the pipeline's thread only.
 	std::uint64_t user_rejected_ = 0;
@@ -251,17 +254,25 @@ bool RingSourceImpl::accept(PreparedFrame &f)
 // once its last frame is written. False when the consumer asked to stop.
 bool RingSourceImpl::deliver(PacketConsumer &consumer)
 {
-	bool more = true;
+	// The whole block in one batch, so the output encodes it in one loop.
+	// A consumer that stops takes no more packets (it is done), so the
+	// frames past the one it stopped at need not be handed out again.
+	std::size_t n = 0;
+	PreparedFrame *slots = batch_.data();
+	std::size_t capacity = batch_.size();
 	const bool finished = walk_frames(current_.worker->socket.block(current_.index), current_.frames,
 					  [&](std::uint8_t *frame, std::size_t room) {
-						  // One PacketView for every frame, refilled
-						  // in place and handed on (it is large: no
-						  // copies, no rebuilding).
-						  prepare_frame(frame, room, layout_, frame_);
-						  if (accept(frame_))
-							  more = consumer.on_packet(frame_.view);
-						  return more;
+						  if (n == capacity) [[unlikely]] {
+							  batch_.resize(n ? 2 * n : 256);
+							  slots = batch_.data();
+							  capacity = batch_.size();
+						  }
+						  PreparedFrame &f = slots[n];
+						  prepare_frame(frame, room, layout_, f);
+						  n += accept(f);
+						  return true;
 					  });
+	bool more = n == 0 || consumer.on_packets(PacketBatch(&batch_.front().view, n, sizeof(PreparedFrame)));
 	if (finished) {
 		finish_block();
 		// Only now, with the block back in the kernel's hands, may the
