@@ -91,6 +91,25 @@ bool event_to_packet(std::span<const std::uint8_t> record, const WallClock &cloc
 {
 	if (record.size() < sizeof(capx_event))
 		return false;
+	if (!meta) {
+		// Only the leading fields (one cache line of a record another CPU
+		// just wrote), and no reset of p.meta: zeroing PacketMeta per
+		// record (a `rep stos`) was the largest part of this function in
+		// perf at a 64-byte flood.
+		capx_u64 timestamp;
+		capx_u32 lens[3]; // wire_len, cap_len, probe_id
+		static_assert(offsetof(capx_event, cap_len) == offsetof(capx_event, wire_len) + 4 &&
+			      offsetof(capx_event, probe_id) == offsetof(capx_event, wire_len) + 8);
+		std::memcpy(&timestamp, record.data() + offsetof(capx_event, timestamp_ns), sizeof(timestamp));
+		std::memcpy(lens, record.data() + offsetof(capx_event, wire_len), sizeof(lens));
+		if (lens[1] > record.size() - sizeof(capx_event) || lens[1] > lens[0])
+			return false;
+		p.timestamp_ns = clock.to_wall_ns(timestamp);
+		p.wire_len = lens[0];
+		p.data = record.subspan(sizeof(capx_event), lens[1]);
+		p.capture_point = lens[2];
+		return true;
+	}
 	capx_event e;
 	std::memcpy(&e, record.data(), sizeof(e));
 	if (e.cap_len > record.size() - sizeof(e) || e.cap_len > e.wire_len)
@@ -101,8 +120,6 @@ bool event_to_packet(std::span<const std::uint8_t> record, const WallClock &cloc
 	p.data = record.subspan(sizeof(e), e.cap_len);
 	p.capture_point = e.probe_id;
 	p.meta = PacketMeta{};
-	if (!meta)
-		return true;
 	p.meta.cpu = e.cpu;
 	if (e.flags & CAPX_EVENT_INBOUND)
 		p.meta.direction = Direction::Inbound;

@@ -34,7 +34,8 @@ std::optional<PacketView> event_to_packet(std::span<const std::uint8_t> record, 
 // PacketView showed in profiles (its optionals' one-byte flags stored, then
 // the struct copied with 16-byte loads that cannot take them from the
 // store buffer).
-// With `meta` false, out.meta is left empty (for outputs that show none).
+// With `meta` false, out.meta is not touched (for outputs that show none:
+// the caller keeps it empty once, not per record).
 bool event_to_packet(std::span<const std::uint8_t> record, const WallClock &clock, PacketView &out,
 		     bool meta = true);
 

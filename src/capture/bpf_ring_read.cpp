@@ -24,14 +24,24 @@ constexpr std::chrono::milliseconds kLatencyBound{50};
 // probe_set.cpp, src/capture/mbuf/uprobe_set.cpp), beyond which every
 // record forces a wakeup.
 constexpr std::size_t kBatchFraction = 32;
-// How long the reader sleeps while a batch fills up: the time the rest of
-// the batch takes at the rate seen during the previous nap, within these
-// bounds. One timer per batch rather than many (each nap is a timer and two
-// context switches, costly on this VM), and little overshoot at high byte
-// rates (1500-byte floods fill a fixed 1 ms nap's worth past the wakeup
-// threshold).
+// How long the reader sleeps while a batch fills up: the time the ring takes
+// to grow from what it holds to kNapTarget batches at the rate seen during
+// the naps before, within these bounds. One timer per batch rather than
+// many (each nap is a timer and two context switches, costly on this VM),
+// and little overshoot at high byte rates (1500-byte floods fill a fixed
+// 1 ms nap's worth past the wakeup threshold). Aiming at exactly one batch
+// undershot about half the time (the rate jitters) and took a second nap;
+// aiming at two keeps a nap that falls short by up to half above the batch,
+// and the ring below the BPF side's wakeup threshold (4 batches). Before,
+// the nap was sized at its end for the rest of the batch, which after a nap
+// that reached it was nothing: the next batch began with a minimum nap.
+// perf put a quarter of capx skb's CPU at a 64-byte flood in context
+// switches, twice tcpdump's count.
+constexpr double kNapTarget = 2.0;
 constexpr long kMinNapNs = 50'000;
 constexpr long kMaxNapNs = 2'000'000;
+// The first nap, before any rate is known.
+constexpr long kFirstNapNs = kMaxNapNs / 4;
 
 using Clock = std::chrono::steady_clock;
 
@@ -43,9 +53,9 @@ void nap(long ns)
 	(void)::ppoll(&p, 1, &t, nullptr);
 }
 
-// The reader's estimate of the next nap; each source reads its ring from
-// one thread (the pipeline's).
-thread_local long next_nap_ns = kMaxNapNs / 4;
+// The fill rate seen during the last naps, bytes per ns (0: not known yet);
+// each source reads its ring from one thread (the pipeline's).
+thread_local double fill_rate = 0;
 
 // Naps until `batch` bytes wait in `ring`, `limit` passes or a stop comes.
 void wait_for_batch(bpf::RingBuffer &ring, std::size_t batch, Clock::time_point limit)
@@ -53,19 +63,27 @@ void wait_for_batch(bpf::RingBuffer &ring, std::size_t batch, Clock::time_point 
 	std::size_t avail = ring.available();
 	if (avail == 0 || avail >= batch)
 		return;
-	while (!stop::requested() && Clock::now() < limit) {
-		long ns = next_nap_ns;
+	const double target = kNapTarget * static_cast<double>(batch);
+	for (auto before = Clock::now(); !stop::requested() && before < limit;) {
+		long ns = kFirstNapNs;
+		if (fill_rate > 0)
+			ns = std::clamp(static_cast<long>((target - static_cast<double>(avail)) / fill_rate), kMinNapNs,
+					kMaxNapNs);
 		nap(ns);
-		std::size_t now = ring.available();
-		if (now > avail) {
-			// ns * rest / grown, in double: no overflow.
-			double fill = static_cast<double>(ns) * static_cast<double>(batch - std::min(now, batch)) /
-				      static_cast<double>(now - avail);
-			next_nap_ns = std::clamp(static_cast<long>(fill), kMinNapNs, kMaxNapNs);
+		const auto after = Clock::now();
+		const std::size_t now = ring.available();
+		const double slept = static_cast<double>(std::chrono::nanoseconds(after - before).count());
+		if (slept > 0) {
+			// Half the new sample: one odd nap (a late timer) moves
+			// the estimate only half-way; a nap without new records
+			// halves it, so that the naps grow when the flow stops.
+			const double rate = static_cast<double>(now > avail ? now - avail : 0) / slept;
+			fill_rate = fill_rate > 0 ? (fill_rate + rate) / 2 : rate;
 		}
 		if (now >= batch)
 			return;
 		avail = now;
+		before = after;
 	}
 }
 

@@ -42,6 +42,12 @@ public:
 		consumer_ = &consumer;
 		auto r = read_ring(ring_, *this, timeout);
 		consumer_ = nullptr;
+		// The records read are released (the consumer position is
+		// stored), so the output may write now: a file sink writes out
+		// whole chunks here and reads its clock once per batch instead
+		// of per record (src/output/file_output.hpp).
+		if (r)
+			(void)consumer.on_batch_end();
 		return r;
 	}
 

@@ -201,6 +201,38 @@ TEST_CASE("no comment is built for an output without metadata", "[skb][record]")
 	CHECK(describe_meta(out->packet.meta).empty());
 	CHECK(out->packet.data.size() == 60);
 	CHECK_FALSE(stack_asked); // no map lookup per packet for nothing
+
+	// Record after record in place (the per-packet path reads only the
+	// leading fields and leaves the empty metadata as it is).
+	for (std::uint32_t len : {20u, 60u, 0u}) {
+		auto f = full_event(own);
+		f.timestamp_ns = 7'000'000'000ull + len;
+		f.wire_len = 98 + len;
+		f.cap_len = len;
+		f.probe_id = len % 3;
+		f.flags |= CAPX_EVENT_L3;
+		auto r = event_record(f, len);
+		const skb::SkbRecord *in_place = converter.convert_in_place(r);
+		REQUIRE(in_place);
+		CHECK(in_place->packet.timestamp_ns == 7'000'000'000ull + len);
+		CHECK(in_place->packet.wire_len == 98 + len);
+		CHECK(in_place->packet.data.size() == len);
+		CHECK(in_place->packet.data.data() == r.data() + sizeof(capx_event));
+		CHECK(in_place->packet.capture_point == len % 3);
+		CHECK(in_place->l3);
+		CHECK(describe_meta(in_place->packet.meta).empty());
+		CHECK_FALSE(in_place->packet.meta.ifindex);
+		CHECK_FALSE(in_place->packet.meta.pid);
+	}
+	// Malformed the same as with metadata: cap_len past the end, more
+	// captured than on the wire, shorter than a header.
+	auto bad = full_event(own);
+	bad.cap_len = 100;
+	auto r = event_record(bad, 60);
+	CHECK_FALSE(converter.convert_in_place(r));
+	bad.wire_len = 50;
+	CHECK_FALSE(converter.convert_in_place(event_record(bad, 100)));
+	CHECK_FALSE(converter.convert_in_place(std::span(r).first(sizeof(capx_event) - 1)));
 }
 
 TEST_CASE("the outputs that show metadata", "[skb][record]")
