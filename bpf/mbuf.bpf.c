@@ -57,6 +57,14 @@ char LICENSE[] SEC("license") = "GPL";
  * header and, where the packet data follows at the offset of the hit's
  * first mbuf, what the filter needs (pass.span_at). */
 #define CAPX_MBUF_SPAN_MAX 512
+/* Bursts: where the batch record's entries end in s->data (entries are
+ * placed downwards from here, struct capx_mbuf_batch_entry). Below the
+ * lowest entry a batch needs room for the next mbuf's span read and the
+ * record's own header, else it is sent first (capture_mbuf()). */
+#define CAPX_MBUF_BATCH_TOP (sizeof(struct capx_event) + CAPX_MBUF_SPAN_MAX + CAPX_MBUF_BATCH_BYTES)
+#define CAPX_MBUF_BATCH_MIN (sizeof(struct capx_event) + CAPX_MBUF_SPAN_MAX)
+/* An entry's header and event in front of its packet data. */
+#define CAPX_MBUF_ENTRY_HDR (sizeof(struct capx_mbuf_batch_entry) + sizeof(struct capx_event))
 /* A segment holds at most UINT16_MAX bytes (data_len is a uint16_t), so a
  * chain of nb_segs segments at most nb_segs * 65535. */
 #define CAPX_MBUF_SEG_MAX 65535u
@@ -308,6 +316,82 @@ struct run {
 	__u32 has_port;
 };
 
+/* A batch record under construction: built downwards in s->data from
+ * CAPX_MBUF_BATCH_TOP (see capx/mbuf_abi.h). Its state is kept in the
+ * slot's tail (batch_of()), not on the stack: the verifier follows the
+ * bpf_loop() callback round after round while what it knows of the
+ * caller's stack changes (kernels since 6.7 verify callbacks as if called
+ * any number of times), and a count or an offset on the stack made every
+ * round a new state, past the 1M-instruction limit with the larger
+ * filters; map memory it does not track by value. */
+struct batch {
+	__u32 end;       /* the lowest entry's start */
+	__u32 count;     /* entries */
+	__u32 truncated; /* of which CAPX_EVENT_TRUNCATED */
+	__u32 pad;
+};
+
+/* Sends the batch, if any: its header (a copy of the hit's shared event
+ * fields, s->event) goes in front of the lowest entry, the whole in one
+ * ring record. Counts its packets as captured or lost, and empties it.
+ * Global, like copy_step(): verified once, so that its branches do not
+ * multiply the paths of capture_mbuf() that call it. */
+#define CAPX_MBUF_BATCH_AT (CAPX_MBUF_PTRS_AT + CAPX_MBUF_MAX_BURST * 8)
+
+static __always_inline struct batch *batch_of(struct capx_scratch *s)
+{
+	return (struct batch *)(s->tail + CAPX_MBUF_BATCH_AT);
+}
+
+__noinline int batch_send(struct capx_scratch *s, struct capx_counters *c)
+{
+	if (!s || !c)
+		return 0;
+	struct batch *b = batch_of(s);
+	if (!b->count)
+		return 0;
+	__u32 start = b->end;
+	__u32 len = CAPX_MBUF_BATCH_TOP - start;
+	__u64 at = capx_clamp(start - sizeof(struct capx_event), 0, CAPX_MBUF_BATCH_TOP);
+	struct capx_event *e = (struct capx_event *)(s->data + at);
+	__builtin_memcpy(e, &s->event, sizeof(*e));
+	e->flags = CAPX_EVENT_MBUF_BATCH;
+	e->cap_len = len;
+	e->wire_len = len;
+	e->packet_id = 0;
+	e->port = 0;
+	__u64 size = capx_clamp(sizeof(*e) + len, sizeof(*e), CAPX_MBUF_BATCH_TOP);
+	__u64 flags = 0;
+	if (capx_wakeup_bytes)
+		flags = bpf_ringbuf_query(&capx_events, BPF_RB_AVAIL_DATA) + size >= capx_wakeup_bytes
+				? BPF_RB_FORCE_WAKEUP
+				: BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_output(&capx_events, e, size, flags)) {
+		c->lost_ring_full += b->count;
+	} else {
+		c->captured += b->count;
+		c->truncated += b->truncated;
+	}
+	b->end = CAPX_MBUF_BATCH_TOP;
+	b->count = 0;
+	b->truncated = 0;
+	return 0;
+}
+
+/* Where the next mbuf's span of `n` bytes goes: right below the batch's
+ * lowest entry, after sending the batch if there is not room below it for
+ * the span and the batch's header. Global for the same reason as
+ * batch_send(): one unknown offset back instead of two paths. */
+__noinline __u32 batch_base(struct capx_scratch *s, struct capx_counters *c, __u32 n)
+{
+	if (!s)
+		return 0;
+	struct batch *b = batch_of(s);
+	if (b->end < CAPX_MBUF_BATCH_MIN)
+		batch_send(s, c);
+	return b->end - capx_min(n, CAPX_MBUF_SPAN_MAX);
+}
+
 /* What the mbufs of one hit share: taken once per hit, not per mbuf. */
 struct pass {
 	const struct run *run;
@@ -322,6 +406,9 @@ struct pass {
 	__u32 span_at;
 	__u32 learning;         /* no good mbuf seen yet in this hit */
 	__u32 have_event;       /* s->event holds what every record of the hit shares */
+	/* Bursts: matches read in one span go into one batch record
+	 * (batch_of()). 0: no batching (one mbuf). */
+	__u32 batching;
 };
 
 /* The parts of s->event every record of a hit shares, filled at its first
@@ -381,14 +468,20 @@ static __always_inline void capture_mbuf(struct pass *p, __u64 mbuf)
 	 * the data on its own. */
 	struct mbuf_hdr h;
 	__u32 span = 0;
+	/* Where the span goes in s->data: at its start, or for a burst just
+	 * below the batch's lowest entry, so that a match becomes the next
+	 * entry where it lies. */
+	__u64 base = 0;
 	if (p->span_at) {
 		__u32 n = capx_min(p->span_at + capx_min(capx_filter_bytes, CAPX_MBUF_SPAN_MAX), CAPX_MBUF_SPAN_MAX);
+		if (p->batching)
+			base = capx_clamp(batch_base(s, c, n), 0, CAPX_MBUF_BATCH_TOP);
 		if (n >= p->first &&
-		    !bpf_probe_read_user(s->data, capx_clamp(n, 1, CAPX_MBUF_SPAN_MAX), (const void *)mbuf))
+		    !bpf_probe_read_user(s->data + base, capx_clamp(n, 1, CAPX_MBUF_SPAN_MAX), (const void *)mbuf))
 			span = n;
 	}
 	if (span) {
-		parse_first(s->data, &h);
+		parse_first(s->data + base, &h);
 	} else {
 		if (bpf_probe_read_user(s->tail, capx_clamp(p->first, 1, CAPX_MBUF_HDR_MAX), (const void *)mbuf)) {
 			c->malformed++;
@@ -413,8 +506,11 @@ static __always_inline void capture_mbuf(struct pass *p, __u64 mbuf)
 			capx_span_learnt[r->probe_id & (CAPX_MAX_PROBES - 1)] = at;
 		}
 	}
-	if (span && at == p->span_at && at >= sizeof(struct capx_event) && want <= h.data_len && at + want <= span) {
-		__u64 off = capx_clamp(at, sizeof(struct capx_event), CAPX_MBUF_SPAN_MAX - 1);
+	/* In front of the data in the span: room for the record's event (a
+	 * batch entry's header too). */
+	__u32 front = p->batching ? CAPX_MBUF_ENTRY_HDR : sizeof(struct capx_event);
+	if (span && at == p->span_at && at >= front && want <= h.data_len && at + want <= span) {
+		__u64 off = capx_clamp(base + at, sizeof(struct capx_event), CAPX_MBUF_BATCH_TOP);
 		__u32 ret = capx_filter_buf(s->data + off, capx_min(want, CAPX_MBUF_SPAN_MAX), wire_len);
 		if (!ret) {
 			c->filtered_out++;
@@ -431,12 +527,31 @@ static __always_inline void capture_mbuf(struct pass *p, __u64 mbuf)
 			struct capx_event *e = (struct capx_event *)(s->data + off - sizeof(struct capx_event));
 			__builtin_memcpy(e, &s->event, sizeof(*e));
 			set_record(e, r, &h, mbuf, ret, avail);
-			capx_emit_rec(e, c);
+			if (!p->batching) {
+				capx_emit_rec(e, c);
+				return;
+			}
+			/* A burst: the next entry of the batch, from its
+			 * header to the span's end (where the entry above
+			 * starts). */
+			__u64 entry = capx_clamp(off - CAPX_MBUF_ENTRY_HDR, 0, CAPX_MBUF_BATCH_TOP);
+			struct capx_mbuf_batch_entry *be = (struct capx_mbuf_batch_entry *)(s->data + entry);
+			struct batch *b = batch_of(s);
+			be->size = b->end - entry;
+			be->reserved = 0;
+			b->end = entry;
+			b->count++;
+			if (e->flags & CAPX_EVENT_TRUNCATED)
+				b->truncated++;
 			return;
 		}
 		/* More than the span holds: the packet copied anew to the
 		 * start of data, below. */
 	}
+	/* The copy below starts at s->data: the batch so far goes first (it
+	 * holds the burst's earlier packets, so the order stays). */
+	if (p->batching)
+		batch_send(s, c);
 	struct chain ch = {
 		.data = h.buf_addr + h.data_off,
 		.next = h.next,
@@ -495,6 +610,7 @@ static __always_inline int pass_begin(struct pass *p, const struct run *r, struc
 	p->span_at = capx_span_learnt[r->probe_id & (CAPX_MAX_PROBES - 1)];
 	p->learning = 1;
 	p->have_event = 0;
+	p->batching = 0;
 	p->s = capx_scratch_get(c);
 	return p->s != 0;
 }
@@ -550,7 +666,13 @@ static __always_inline void capture_burst(struct run *r, struct capx_counters *c
 		c->mbufs += n;
 		c->malformed += n;
 	} else {
+		struct batch *b = batch_of(p.s);
+		b->end = CAPX_MBUF_BATCH_TOP;
+		b->count = 0;
+		b->truncated = 0;
+		p.batching = 1;
 		bpf_loop(n, burst_one, &p, 0);
+		batch_send(p.s, c);
 	}
 	capx_scratch_put();
 }

@@ -45,6 +45,10 @@ typedef __u64 capx_u64;
  * from skb->protocol) and wire_len counts it. */
 #define CAPX_EVENT_L3              (1u << 12)
 #define CAPX_EVENT_HAS_PORT        (1u << 13) /* port: a DPDK port id (capx mbuf) */
+/* A batch: this header's cap_len bytes are records of other packets, not
+ * one packet (capx mbuf: the matches of one burst in one ring record; the
+ * format is struct capx_mbuf_batch_entry in capx/mbuf_abi.h). */
+#define CAPX_EVENT_MBUF_BATCH      (1u << 14)
 
 #define CAPX_COMM_LEN 16
 

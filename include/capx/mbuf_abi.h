@@ -33,6 +33,27 @@ struct capx_mbuf_layout {
 	capx_u16 reserved[3];
 };
 
+/* A burst's matches in one ring record (bpf/mbuf.bpf.c): one
+ * bpf_ringbuf_output() and one record for the reader per burst instead of
+ * per packet. The record is a struct capx_event with CAPX_EVENT_MBUF_BATCH
+ * in flags and cap_len the bytes that follow: entries, each
+ *
+ *	struct capx_mbuf_batch_entry, struct capx_event, cap_len packet bytes,
+ *	then unused bytes up to `size` from the entry's start,
+ *
+ * the packets in the reverse of the order the burst held them (the BPF
+ * side fills the record from its end: a packet read in one span with its
+ * mbuf header in front needs the bytes in front of its record free).
+ * Split by capx::mbuf::split_batch() (src/capture/mbuf/mbuf_record.hpp). */
+struct capx_mbuf_batch_entry {
+	capx_u32 size; /* bytes from this entry's start to the next's */
+	capx_u32 reserved;
+};
+
+/* Room for a batch's entries: a batch is sent when the next packet might
+ * not fit (and at the end of the burst). */
+#define CAPX_MBUF_BATCH_BYTES 8192
+
 enum capx_mbuf_probe_mode {
 	CAPX_MBUF_ONE = 0,        /* argument mbuf_arg is one struct rte_mbuf * */
 	CAPX_MBUF_BURST = 1,      /* argument mbuf_arg is struct rte_mbuf **, count_arg its count */

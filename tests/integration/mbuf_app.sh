@@ -7,7 +7,9 @@
 #     return value): the capture equals the oracle, byte for byte, chained
 #     multi-segment packets whole (every third packet is a chain of 2-16
 #     segments, some with a first segment of a few bytes, later segments at
-#     data offsets 0, 37 or the headroom);
+#     data offsets 0, 37 or the headroom); the bursts' packets in the
+#     oracle's order (they come in one batch record per burst, split by
+#     capx);
 #   - the summary's numbers equal the app's counts exactly (hits, empty
 #     bursts, mbufs, captured, filtered out; nothing lost, nothing
 #     malformed);
@@ -110,6 +112,35 @@ same() {
 	fi
 }
 
+# in_order NAME FILE ORACLE: FILE's packets in the oracle's order (a burst's
+# packets come in one batch record and are split in user space; a packet
+# sent on its own comes after the batch of those before it).
+in_order() {
+	local name=$1 m
+	if m=$(python3 - "$2" "$3" <<'PY'
+import struct, sys
+def packets(path):
+    d = open(path, "rb").read()
+    e = "<" if d[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+    out, off = [], 24
+    while off + 16 <= len(d):
+        incl = struct.unpack(e + "I", d[off + 8:off + 12])[0]
+        out.append(d[off + 16:off + 16 + incl])
+        off += 16 + incl
+    return out
+got, want = packets(sys.argv[1]), packets(sys.argv[2])
+if got != want:
+    first = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+    sys.exit(f"{len(got)} packets against {len(want)}, first difference at packet {first}")
+print(len(got))
+PY
+	); then
+		ok "$name: $m packets in the oracle's order"
+	else
+		not_ok "$name: not in the oracle's order"
+	fi
+}
+
 # --- one application run, many captures at once --------------------------
 # Every capture attaches before the app's first round (it waits for the go
 # file); after its last round the app exits, which ends every capx.
@@ -154,6 +185,7 @@ expect one capx_test_one "hits=$(c one_calls)" "empty bursts=0" "mbufs=$(c one_c
 	"filtered out=0" "captured=$(c one_calls)" lost=0 malformed=0
 
 same burst "$W/burst.pcap" "$W/capx_test_burst.pcap"
+in_order burst "$W/burst.pcap" "$W/capx_test_burst.pcap"
 [ "$(c burst_empty)" -gt 0 ] || not_ok "the app passed no empty burst"
 expect burst capx_test_burst "hits=$(c burst_calls)" "empty bursts=$(c burst_empty)" \
 	"mbufs=$(c burst_mbufs)" "filtered out=0" "captured=$(c burst_mbufs)" lost=0 malformed=0
@@ -165,6 +197,7 @@ expect libsym capx_test_burst "hits=$(c burst_calls)" "empty bursts=$(c burst_em
 	"captured=$(c burst_mbufs)" lost=0 malformed=0
 
 same rx "$W/rx.pcap" "$W/capx_test_rx.pcap"
+in_order rx "$W/rx.pcap" "$W/capx_test_rx.pcap"
 expect rx capx_test_rx "hits=$(c rx_calls)" "empty bursts=$(c rx_empty)" \
 	"mbufs=$(c rx_mbufs)" "filtered out=0" "captured=$(c rx_mbufs)" lost=0 malformed=0
 

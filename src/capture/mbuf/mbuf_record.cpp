@@ -1,9 +1,12 @@
 #include "capture/mbuf/mbuf_record.hpp"
 
+#include <algorithm>
+#include <cstddef>
 #include <cstring>
 
 #include "bpf/capture_maps.hpp"
 #include "capx/event.h"
+#include "capx/mbuf_abi.h"
 #include "core/text_append.hpp"
 
 namespace capx::mbuf {
@@ -74,6 +77,51 @@ std::optional<MbufRecord> RecordConverter::convert(std::span<const std::uint8_t>
 	m.direction = direction;
 	m.comment = comment_;
 	return out;
+}
+
+namespace {
+
+capx_u32 u32_at(std::span<const std::uint8_t> record, std::size_t offset)
+{
+	capx_u32 v;
+	std::memcpy(&v, record.data() + offset, sizeof(v));
+	return v;
+}
+
+} // namespace
+
+bool is_batch(std::span<const std::uint8_t> record)
+{
+	return record.size() >= sizeof(capx_event) &&
+	       (u32_at(record, offsetof(capx_event, flags)) & CAPX_EVENT_MBUF_BATCH) != 0;
+}
+
+bool split_batch(std::span<const std::uint8_t> record, std::vector<std::span<const std::uint8_t>> &out)
+{
+	out.clear();
+	if (record.size() < sizeof(capx_event))
+		return false;
+	const capx_u32 len = u32_at(record, offsetof(capx_event, cap_len));
+	if (len > record.size() - sizeof(capx_event))
+		return false;
+	auto rest = record.subspan(sizeof(capx_event), len);
+	constexpr std::size_t head = sizeof(capx_mbuf_batch_entry) + sizeof(capx_event);
+	while (!rest.empty()) {
+		if (rest.size() < head)
+			return false;
+		const capx_u32 size = u32_at(rest, offsetof(capx_mbuf_batch_entry, size));
+		if (size < head || size > rest.size())
+			return false;
+		auto inner = rest.subspan(sizeof(capx_mbuf_batch_entry), size - sizeof(capx_mbuf_batch_entry));
+		const capx_u32 cap_len = u32_at(inner, offsetof(capx_event, cap_len));
+		if (cap_len > inner.size() - sizeof(capx_event))
+			return false;
+		out.push_back(inner.first(sizeof(capx_event) + cap_len));
+		rest = rest.subspan(size);
+	}
+	// The BPF side places entries downwards from the record's end.
+	std::reverse(out.begin(), out.end());
+	return !out.empty();
 }
 
 } // namespace capx::mbuf

@@ -17,6 +17,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "core/clock.hpp"
 #include "core/packet.hpp"
@@ -42,5 +43,15 @@ private:
 	bool describe_;
 	std::string comment_;
 };
+
+// Whether a ring record is a batch (CAPX_EVENT_MBUF_BATCH, capx/mbuf_abi.h):
+// a burst's packets in one record.
+bool is_batch(std::span<const std::uint8_t> record);
+
+// The packets of a batch record, each as a record of its own (its
+// capx_event and cap_len bytes, for RecordConverter::convert()), in the
+// order the burst held them. False for a malformed batch: no entries, an
+// entry's size outside the record or too small for its event and bytes.
+bool split_batch(std::span<const std::uint8_t> record, std::vector<std::span<const std::uint8_t>> &out);
 
 } // namespace capx::mbuf

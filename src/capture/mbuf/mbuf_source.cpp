@@ -168,6 +168,22 @@ public:
 private:
 	bool on_record(std::span<const std::uint8_t> record) override
 	{
+		if (!is_batch(record))
+			return on_packet_record(record);
+		// A burst's packets in one record (capx/mbuf_abi.h).
+		if (!split_batch(record, batch_)) {
+			malformed_.usable(std::optional<MbufRecord>{}, points_.size());
+			return true;
+		}
+		for (auto packet : batch_) {
+			if (!on_packet_record(packet))
+				return false;
+		}
+		return true;
+	}
+
+	bool on_packet_record(std::span<const std::uint8_t> record)
+	{
 		auto converted = converter_.convert(record);
 		if (!malformed_.usable(converted, points_.size()))
 			return true;
@@ -184,6 +200,7 @@ private:
 	bpf::RingBuffer ring_;
 	std::vector<CapturePoint> points_;
 	RecordConverter converter_;
+	std::vector<std::span<const std::uint8_t>> batch_; // split_batch()'s, kept for its capacity
 	ProcessWatch watch_;
 	bool follow_new_;
 	PacketConsumer *consumer_ = nullptr;

@@ -22,12 +22,14 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "bpf/ring_buffer.hpp"
 #include "capture/mbuf/mbuf_layout.hpp"
+#include "capture/mbuf/mbuf_record.hpp"
 #include "capture/mbuf/process.hpp"
 #include "capture/mbuf/symbols.hpp"
 #include "capture/mbuf/uprobe_set.hpp"
@@ -146,17 +148,47 @@ std::vector<Bytes> read_pcap(const fs::path &path, const std::string &expression
 }
 
 using Record = capx::test::RingRecord;
-using Collect = capx::test::CollectRecords;
 
-// Everything in the ring once the writer is done.
-std::vector<Record> drain(bpf::RingBuffer &ring)
+// The records as capx mbuf reads them: a batch record (a burst's matches,
+// capx/mbuf_abi.h) split into its packets by mbuf::split_batch(), in the
+// burst's order, each checked like a record of its own.
+struct Collect : capx::test::CollectRecords {
+	std::size_t batches = 0;
+	bool on_record(std::span<const std::uint8_t> r) override
+	{
+		if (!is_batch(r))
+			return CollectRecords::on_record(r);
+		batches++;
+		std::vector<std::span<const std::uint8_t>> packets;
+		REQUIRE(split_batch(r, packets));
+		for (auto p : packets)
+			CollectRecords::on_record(p);
+		return true;
+	}
+};
+
+// Everything in the ring once the writer is done, in ring order; the batch
+// records among them counted in *batches.
+std::vector<Record> drain(bpf::RingBuffer &ring, std::size_t *batches = nullptr)
 {
 	Collect c;
 	for (int i = 0; i < 4; i++) {
 		REQUIRE(ring.poll(std::chrono::milliseconds(20), c));
 		REQUIRE(ring.consume(c));
 	}
+	if (batches)
+		*batches = c.batches;
 	return std::move(c.records);
+}
+
+// The packets of probe `id`, in the order they came.
+std::vector<Bytes> in_order(const std::vector<Record> &records, std::uint32_t id)
+{
+	std::vector<Bytes> out;
+	for (const auto &r : records)
+		if (r.event.probe_id == id)
+			out.push_back(r.data);
+	return out;
 }
 
 struct Filter {
@@ -304,7 +336,11 @@ TEST_CASE("every mbuf_app function's capture equals its oracle and the counters 
 		CHECK(code_byte(app.pid(), p.where) == 0xcc);
 	app.go();
 	REQUIRE(app.wait_done() == 0); // the not-mbufs did not crash it
-	auto records = drain(*s.ring);
+	std::size_t batches = 0;
+	auto records = drain(*s.ring, &batches);
+	// The bursts' matches came in batch records (one per burst, more when
+	// a chain or a packet elsewhere in its buffer is sent on its own).
+	CHECK(batches > 0);
 	auto n = app.counts();
 	REQUIRE(n["rounds"] == 60);
 	REQUIRE(n["chained"] > 0);
@@ -314,6 +350,10 @@ TEST_CASE("every mbuf_app function's capture equals its oracle and the counters 
 		INFO(probes[id].name);
 		auto want = read_pcap(app.dir() / oracles[id]);
 		CHECK(bytes_of(records, id) == as_set(want)); // chains come out whole
+		// In the order the app handed them over: batches split in the
+		// burst's order, a packet sent on its own after the batch of
+		// those before it.
+		CHECK(in_order(records, id) == want);
 		auto c = counters(s, id);
 		CHECK(c.mbufs == want.size());
 		CHECK(c.captured == want.size());
