@@ -504,7 +504,20 @@ static __always_inline int capture_skb(void *ctx, __u64 skb_addr, __u32 reason, 
 	/* What the filter needs first, then the filter. */
 	__u32 limit = capx_min(wire_len, CAPX_PACKET_BUF_SIZE);
 	__u32 want = capx_min(limit, header + capx_min(capx_filter_bytes, CAPX_PACKET_BUF_SIZE));
-	int valid = fill(s, &v, 0, want);
+	int valid;
+	if (l2 && !vlan && want && v.start + want <= v.linear_end) {
+		/* The usual case, an untagged frame whose filter bytes lie in
+		 * the linear part: one read, without fill() and the call into
+		 * copy_packet() (every packet of the machine takes this path,
+		 * matched or not). */
+		if (read_into(s, 0, v.head + v.start, want)) {
+			c->errors++;
+			goto out;
+		}
+		valid = want;
+	} else {
+		valid = fill(s, &v, 0, want);
+	}
 	if (valid < (int)header) {
 		c->errors++;
 		goto out;

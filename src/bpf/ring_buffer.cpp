@@ -118,11 +118,14 @@ Result<std::size_t> RingBuffer::consume(RecordHandler &handler)
 	std::uint64_t cons = __atomic_load_n(cons_ptr, __ATOMIC_ACQUIRE);
 	std::uint64_t committed = cons;
 	std::size_t handled = 0;
+	// False when the handler asked to stop while releasing.
 	auto commit = [&] {
-		if (cons != committed) {
-			__atomic_store_n(cons_ptr, cons, __ATOMIC_RELEASE);
-			committed = cons;
-		}
+		if (cons == committed)
+			return true;
+		const bool more = handler.on_release();
+		__atomic_store_n(cons_ptr, cons, __ATOMIC_RELEASE);
+		committed = cons;
+		return more;
 	};
 	for (;;) {
 		std::uint64_t prod = __atomic_load_n(prod_ptr, __ATOMIC_ACQUIRE);
@@ -152,8 +155,8 @@ Result<std::size_t> RingBuffer::consume(RecordHandler &handler)
 					return handled;
 				}
 			}
-			if (cons - committed >= s.commit_bytes)
-				commit();
+			if (cons - committed >= s.commit_bytes && !commit())
+				return handled;
 		}
 	}
 	commit();

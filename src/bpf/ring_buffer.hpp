@@ -19,6 +19,11 @@ public:
 	// One record, valid only during the call. Returns false to stop the
 	// batch (e.g. the count limit was reached); the record counts as read.
 	virtual bool on_record(std::span<const std::uint8_t> record) = 0;
+	// The records handed over so far are about to go back to the BPF side
+	// (the consumer position is stored next, and their bytes may then be
+	// overwritten): a handler that kept views of them must be done with
+	// them when this returns. Returns false to stop, like on_record.
+	virtual bool on_release() { return true; }
 };
 
 class RingBuffer {

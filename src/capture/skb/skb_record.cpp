@@ -87,18 +87,29 @@ std::optional<SkbRecord> RecordConverter::convert(std::span<const std::uint8_t> 
 	return *out;
 }
 
+bool RecordConverter::convert_packet(std::span<const std::uint8_t> record, PacketView &out, bool &unreadable) const
+{
+	if (!bpf::event_to_packet(record, clock_, out, false))
+		return false;
+	// Only the field read below: the whole header is event_to_packet's.
+	capx_u32 flags;
+	std::memcpy(&flags, record.data() + offsetof(capx_event, flags), sizeof(flags));
+	unreadable = (flags & CAPX_EVENT_TRUNCATED) &&
+		     out.data.size() < std::min<std::uint32_t>(snaplen_, CAPX_PACKET_BUF_SIZE);
+	return true;
+}
+
 const SkbRecord *RecordConverter::convert_in_place(std::span<const std::uint8_t> record)
 {
 	SkbRecord &out = record_;
 	if (!bpf::event_to_packet(record, clock_, out.packet, lookups_.describe))
 		return nullptr;
 	// Only the fields read below: the whole header is event_to_packet's.
-	capx_u32 flags, cap_len;
+	capx_u32 flags;
 	std::memcpy(&flags, record.data() + offsetof(capx_event, flags), sizeof(flags));
-	std::memcpy(&cap_len, record.data() + offsetof(capx_event, cap_len), sizeof(cap_len));
 	out.l3 = (flags & CAPX_EVENT_L3) != 0;
 	out.unreadable_bytes = (flags & CAPX_EVENT_TRUNCATED) &&
-			       cap_len < std::min<std::uint32_t>(snaplen_, CAPX_PACKET_BUF_SIZE);
+			       out.packet.data.size() < std::min<std::uint32_t>(snaplen_, CAPX_PACKET_BUF_SIZE);
 
 	// Built with to_chars, not fmt: this runs for every packet, and fmt's
 	// per-field parsing cost several times the rest of the conversion.

@@ -60,6 +60,13 @@ public:
 	// The same without copying the result: nullptr for a malformed record,
 	// else the converter's own record, valid until the next call.
 	const SkbRecord *convert_in_place(std::span<const std::uint8_t> record);
+	// For an output without metadata (describes() false): the packet's
+	// timestamp, lengths, data and capture point into `out`, whose meta is
+	// left as it is (the caller keeps it empty), so that a source can fill
+	// an array of views for one batch. `unreadable` as
+	// SkbRecord::unreadable_bytes. False for a malformed record.
+	bool convert_packet(std::span<const std::uint8_t> record, PacketView &out, bool &unreadable) const;
+	bool describes() const { return lookups_.describe; }
 
 private:
 	const std::string &device_name(std::uint32_t ifindex, std::uint64_t now_ns);

@@ -3,6 +3,7 @@
 #include "capture/skb/skb_source.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 
 #include <fmt/format.h>
@@ -81,17 +82,57 @@ public:
 	}
 
 private:
+	// Views of up to this many records go to the consumer as one batch
+	// (PacketConsumer::on_packets: a file sink encodes them in one loop and
+	// reads its clock once), when the output shows no metadata.
+	static constexpr std::size_t kBatch = 256;
+
+	// What MalformedRecords::usable() looks at.
+	struct Converted {
+		const PacketView &packet;
+	};
+
 	bool on_record(std::span<const std::uint8_t> record) override
 	{
+		if (!converter_.describes()) {
+			PacketView &p = views_[pending_];
+			bool unreadable = false;
+			const bool ok = converter_.convert_packet(record, p, unreadable);
+			const Converted converted{p};
+			if (!malformed_.usable(ok ? &converted : nullptr, points_.size()))
+				return true;
+			if (unreadable)
+				warn_unreadable();
+			if (++pending_ == views_.size())
+				return on_release();
+			return true;
+		}
 		const SkbRecord *converted = converter_.convert_in_place(record);
 		if (!malformed_.usable(converted, points_.size()))
 			return true;
-		if (converted->unreadable_bytes && !warned_unreadable_) {
-			warned_unreadable_ = true;
-			spdlog::warn("some packets are captured without the bytes in their paged fragments (marked "
-				     "truncated, counted per probe): this kernel does not let capx read them");
-		}
+		if (converted->unreadable_bytes)
+			warn_unreadable();
 		return consumer_->on_packet(converted->packet);
+	}
+
+	// The views point into the ring: handed over before it takes the
+	// records back.
+	bool on_release() override
+	{
+		if (pending_ == 0)
+			return true;
+		const std::size_t n = pending_;
+		pending_ = 0;
+		return consumer_->on_packets(PacketBatch(views_.data(), n));
+	}
+
+	void warn_unreadable()
+	{
+		if (warned_unreadable_)
+			return;
+		warned_unreadable_ = true;
+		spdlog::warn("some packets are captured without the bytes in their paged fragments (marked "
+			     "truncated, counted per probe): this kernel does not let capx read them");
 	}
 
 	// Declared in this order so that the ring is unmapped before the
@@ -103,6 +144,9 @@ private:
 	PacketConsumer *consumer_ = nullptr;
 	MalformedRecords malformed_;
 	bool warned_unreadable_ = false;
+	// The batch being filled: meta stays empty (convert_packet()).
+	std::array<PacketView, kBatch> views_{};
+	std::size_t pending_ = 0;
 };
 
 } // namespace

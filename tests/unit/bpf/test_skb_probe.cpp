@@ -856,3 +856,76 @@ TEST_CASE("a full ring loses records, and counts every one")
 	CHECK(c->captured == records.size());
 	CHECK(c->captured + c->lost_ring_full == kSent);
 }
+
+TEST_CASE("records kept as views are still the reader's when on_release() comes")
+{
+	if (auto r = bpf::probe_feature(bpf::Feature::TpBtf); !r) {
+		WARN("tp_btf unavailable: " << r.error().message);
+		return;
+	}
+	PrivateNetns ns;
+	Filter f = translate("udp port " + std::to_string(kPort));
+	ProbeFilters filters;
+	filters.netns = ns.inode();
+	// One page of ring: the reader hands records back every 64 bytes
+	// (kCommitFraction), i.e. after every record.
+	auto set = ProbeSet::make({tp_btf("netif_receive_skb", "net")}, filters, f.bodies, 4096);
+	if (!set)
+		FAIL(set.error().message);
+	auto ring = bpf::RingBuffer::open((*set)->events_map_fd());
+	REQUIRE(ring);
+
+	// Keeps views of the records (as capx skb's batches do) and checks at
+	// each release that their bytes are intact and still counted unread.
+	struct Keep : bpf::RecordHandler {
+		bpf::RingBuffer *ring = nullptr;
+		std::vector<std::span<const std::uint8_t>> views;
+		std::vector<Bytes> copies;
+		std::size_t records = 0, releases = 0, stop_after = 0;
+		bool intact = true, unread = true;
+		bool on_record(std::span<const std::uint8_t> record) override
+		{
+			views.push_back(record);
+			copies.emplace_back(record.begin(), record.end());
+			records++;
+			return true;
+		}
+		bool on_release() override
+		{
+			std::size_t bytes = 0;
+			for (std::size_t i = 0; i < views.size(); i++) {
+				intact &= std::equal(views[i].begin(), views[i].end(), copies[i].begin(), copies[i].end());
+				bytes += (views[i].size() + BPF_RINGBUF_HDR_SZ + 7) & ~std::size_t{7};
+			}
+			unread &= ring->available() >= bytes;
+			views.clear();
+			copies.clear();
+			releases++;
+			return stop_after == 0 || releases < stop_after;
+		}
+	} keep;
+	keep.ring = &*ring;
+	for (int i = 0; i < 6; i++)
+		send_udp(kPort, payload_of(i, 100));
+	auto n = ring->consume(keep);
+	REQUIRE(n);
+	CHECK(*n == 6);
+	CHECK(keep.records == 6);
+	CHECK(keep.releases >= 2);
+	CHECK(keep.views.empty()); // all released by the end of the batch
+	CHECK(keep.intact);
+	CHECK(keep.unread);
+
+	// false from on_release() ends the batch there.
+	keep.releases = 0;
+	keep.records = 0;
+	keep.stop_after = 1;
+	for (int i = 0; i < 6; i++)
+		send_udp(kPort, payload_of(i, 100));
+	n = ring->consume(keep);
+	REQUIRE(n);
+	CHECK(keep.releases == 1);
+	CHECK(*n == keep.records);
+	CHECK(*n < 6);
+	CHECK(ring->available() > 0);
+}
