@@ -5,13 +5,14 @@
  * at exit the hits and mbufs the program saw (a floor that read nothing
  * would measure nothing).
  *
- *   mbuf-floor --at PATH:0xOFFSET [--ret] [--empty] [--same] [--read N]
+ *   mbuf-floor --at PATH:0xOFFSET [--ret] [--empty] [--same] [--pid PID] [--read N]
  *              [--data-at A --data-len L]
  *
  * --at takes the file offset of the instruction, as capx mbuf -f does.
  * --ret: the count is the return value (entry stashes the array, return
  * reads it), else args 2 and 3 at entry. --same: read the burst's first
- * mbuf for each of its mbufs.
+ * mbuf for each of its mbufs. --pid: probes for that process only, as capx
+ * mbuf --pid attaches them (else every process mapping the file).
  */
 #include <errno.h>
 #include <signal.h>
@@ -34,7 +35,7 @@ static void on_signal(int sig)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: mbuf-floor --at PATH:0xOFFSET [--ret] [--empty] [--same] [--read N] "
+	fprintf(stderr, "usage: mbuf-floor --at PATH:0xOFFSET [--ret] [--empty] [--same] [--pid PID] [--read N] "
 			"[--data-at A --data-len L]\n");
 	exit(2);
 }
@@ -56,6 +57,7 @@ int main(int argc, char **argv)
 	const char *at = NULL;
 	int ret = 0, empty = 0, same = 0;
 	unsigned long read = 0, data_at = 0, data_len = 0;
+	long pid = -1;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--ret"))
 			ret = 1;
@@ -65,6 +67,8 @@ int main(int argc, char **argv)
 			same = 1;
 		else if (i + 1 < argc && !strcmp(argv[i], "--at"))
 			at = argv[++i];
+		else if (i + 1 < argc && !strcmp(argv[i], "--pid"))
+			pid = (long)number(argv[++i]);
 		else if (i + 1 < argc && !strcmp(argv[i], "--read"))
 			read = number(argv[++i]);
 		else if (i + 1 < argc && !strcmp(argv[i], "--data-at"))
@@ -99,10 +103,10 @@ int main(int argc, char **argv)
 	}
 	struct bpf_link *links[2] = {NULL, NULL};
 	if (ret) {
-		links[0] = bpf_program__attach_uprobe(skel->progs.floor_stash, false, -1, path, offset);
-		links[1] = bpf_program__attach_uprobe(skel->progs.floor_ret, true, -1, path, offset);
+		links[0] = bpf_program__attach_uprobe(skel->progs.floor_stash, false, pid, path, offset);
+		links[1] = bpf_program__attach_uprobe(skel->progs.floor_ret, true, pid, path, offset);
 	} else {
-		links[0] = bpf_program__attach_uprobe(skel->progs.floor_entry, false, -1, path, offset);
+		links[0] = bpf_program__attach_uprobe(skel->progs.floor_entry, false, pid, path, offset);
 	}
 	if (!links[0] || (ret && !links[1])) {
 		fprintf(stderr, "mbuf-floor: cannot attach at %s\n", at);
