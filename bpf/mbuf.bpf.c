@@ -473,7 +473,12 @@ static __always_inline void capture_mbuf(struct pass *p, __u64 mbuf)
 	 * entry where it lies. */
 	__u64 base = 0;
 	if (p->span_at) {
-		__u32 n = capx_min(p->span_at + capx_min(capx_filter_bytes, CAPX_MBUF_SPAN_MAX), CAPX_MBUF_SPAN_MAX);
+		/* Behind the packet's start the span takes the filter's
+		 * bytes; with a filter that reads none (capture everything)
+		 * what a match keeps, the snaplen's worth, so that a match
+		 * needs no second read. */
+		__u32 data_want = capx_filter_bytes ? capx_filter_bytes : capx_snaplen;
+		__u32 n = capx_min(p->span_at + capx_min(data_want, CAPX_MBUF_SPAN_MAX), CAPX_MBUF_SPAN_MAX);
 		if (p->batching)
 			base = capx_clamp(batch_base(s, c, n), 0, CAPX_MBUF_BATCH_TOP);
 		if (n >= p->first &&

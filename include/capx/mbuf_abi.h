@@ -52,7 +52,7 @@ struct capx_mbuf_batch_entry {
 
 /* Room for a batch's entries: a batch is sent when the next packet might
  * not fit (and at the end of the burst). */
-#define CAPX_MBUF_BATCH_BYTES 8192
+#define CAPX_MBUF_BATCH_BYTES 16384
 
 enum capx_mbuf_probe_mode {
 	CAPX_MBUF_ONE = 0,        /* argument mbuf_arg is one struct rte_mbuf * */
