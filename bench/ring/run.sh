@@ -86,8 +86,8 @@ capx=${capx:-$build/src/capx}
 gen=${gen:-$build/tests/progs/capx-gen}
 seconds=${seconds:-$([ $quick = 1 ] && echo 1 || echo 3)}
 
-die() { echo "run.sh: $*" >&2; exit 1; }
-[ "$(id -u)" = 0 ] || die "needs root (network namespaces, AF_PACKET)"
+. "$here/../lib.sh"
+bench_require_root "network namespaces, AF_PACKET"
 [ -x "$gen" ] || die "no capx-gen at $gen (build it: ninja -C $build)"
 for t in $tools; do
 	case $t in
@@ -101,23 +101,14 @@ xdp) gen_args=(--xdp) ;;
 sendmmsg) gen_args=() ;;
 *) die "--sender is xdp or sendmmsg" ;;
 esac
-for c in capinfos jq taskset ip; do
-	command -v $c >/dev/null || die "$c is not installed"
-done
+bench_require_commands capinfos jq taskset ip
 
 # --- the namespace, the veth pair, the scratch space -----------------------
 
 ns=capxbench$$
 tx=cxbt$$ # the generator sends here
 rx=cxbr$$ # the captures listen here
-# Capture files go to tmpfs so that disk speed limits no tool.
-scratch=$(mktemp -d /dev/shm/capx-bench.XXXXXX)
-if [ -n "$out" ]; then
-	mkdir -p "$out"
-	logs=$out
-else
-	logs=$scratch
-fi
+bench_scratch capx-bench
 
 cgroup=
 cleanup() {
@@ -128,15 +119,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ip netns add "$ns"
-nsx() { ip netns exec "$ns" "$@"; }
-# No IPv6: its router and neighbour solicitations would be extra frames in
-# every capture.
-nsx sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-ip -n "$ns" link add "$tx" type veth peer name "$rx"
-ip -n "$ns" link set "$tx" up
-ip -n "$ns" link set "$rx" up
-rx_index=$(nsx cat /sys/class/net/"$rx"/ifindex)
+bench_veth_pair "$ns" "$tx" "$rx"
 
 # Same priority for generator and every tool, above the rest of the machine,
 # so other work on the box does not decide who drops.
@@ -203,22 +186,6 @@ tool_command() { # tool file
 	esac
 }
 
-# Packet sockets bound and running on the capture interface (columns of
-# /proc/net/packet: sk RefCnt Type Proto Iface R ...).
-running_sockets() {
-	nsx awk -v idx="$rx_index" 'NR > 1 && $5 == idx && $6 == 1 { n++ } END { print n + 0 }' /proc/net/packet
-}
-
-# On-CPU time of every thread of a process, in ns (schedstat's first field:
-# ns precision, where /proc/PID/stat has 10 ms ticks).
-cpu_ns() {
-	local total=0 f v
-	for f in /proc/"$1"/task/*/schedstat; do
-		read -r v _ < "$f" 2>/dev/null || continue
-		total=$((total + v))
-	done
-	echo $total
-}
 
 # Time the process's threads were runnable but waited for a CPU (schedstat's
 # second field, run_delay), in ns: a capture that waits loses frames with
@@ -280,7 +247,7 @@ run_one() { # tool size rate count
 	"${cgroup_prefix[@]}" ip netns exec "$ns" taskset -c "$cap_cpu" "${cap_prefix[@]}" "${cmd[@]}" >"$outf" 2>"$err" &
 	local pid=$!
 	local waited=0
-	until [ "$(running_sockets)" -ge 1 ]; do
+	until [ "$(bench_running_packet_sockets "$rx_index")" -ge 1 ]; do
 		sleep 0.05
 		waited=$((waited + 1))
 		if [ $waited -gt 200 ] || ! kill -0 $pid 2>/dev/null; then

@@ -93,13 +93,11 @@ sizes=${sizes:-$([ $quick = 1 ] && echo 64 || echo "64 1500")}
 rounds=${rounds:-$([ $quick = 1 ] && echo 3 || echo 5)}
 seconds=${seconds:-$([ $quick = 1 ] && echo 1 || echo 3)}
 
-die() { echo "run.sh: $*" >&2; exit 1; }
-[ "$(id -u)" = 0 ] || die "needs root (network namespaces, BPF, AF_PACKET)"
+. "$here/../lib.sh"
+bench_require_root "network namespaces, BPF, AF_PACKET"
 [ -x "$gen" ] || die "no capx-gen at $gen (build it: ninja -C $build)"
 [ -x "$capx" ] || die "no capx at $capx"
-for c in tcpdump capinfos jq taskset chrt ip awk; do
-	command -v $c >/dev/null || die "$c is not installed"
-done
+bench_require_commands tcpdump capinfos jq taskset chrt ip awk
 perf_prefix=()
 if command -v perf >/dev/null; then
 	perf_prefix=(perf stat -x, -e task-clock -o)
@@ -115,13 +113,7 @@ done
 ns=capxskbbench$$
 tx=cxst$$ # capx-gen sends here
 rx=cxsr$$ # the receiving end, where the captures look
-scratch=$(mktemp -d /dev/shm/capx-skb-bench.XXXXXX)
-if [ -n "$out" ]; then
-	mkdir -p "$out"
-	logs=$out
-else
-	logs=$scratch
-fi
+bench_scratch capx-skb-bench
 stats_was=$(sysctl -n kernel.bpf_stats_enabled)
 cleanup() {
 	ip netns del "$ns" 2>/dev/null || true
@@ -131,14 +123,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ip netns add "$ns"
-nsx() { ip netns exec "$ns" "$@"; }
-# No IPv6: nothing but the flood crosses the link.
-nsx sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-ip -n "$ns" link add "$tx" type veth peer name "$rx"
-ip -n "$ns" link set "$tx" up
-ip -n "$ns" link set "$rx" up
-rx_index=$(nsx cat /sys/class/net/"$rx"/ifindex)
+bench_veth_pair "$ns" "$tx" "$rx"
 
 rt_prefix=()
 [ $rt = 1 ] && rt_prefix=(chrt -f 10)
@@ -167,19 +152,10 @@ mode_command() { # mode file
 ready() { # mode pid
 	case $1 in
 	capx-*|empty-tp) grep -ql '^link_type:' /proc/"$2"/fdinfo/* 2>/dev/null ;;
-	tcpdump-*) nsx awk -v idx="$rx_index" 'NR > 1 && $5 == idx && $6 == 1 { n++ } END { exit n < 1 }' /proc/net/packet ;;
+	tcpdump-*) [ "$(bench_running_packet_sockets "$rx_index")" -ge 1 ] ;;
 	esac
 }
 
-# On-CPU ns of every thread of a process (schedstat's first field).
-cpu_ns() {
-	local total=0 f v
-	for f in /proc/"$1"/task/*/schedstat; do
-		read -r v _ < "$f" 2>/dev/null || continue
-		total=$((total + v))
-	done
-	echo $total
-}
 # ns per run of the BPF programs a process holds (prog_id in the fdinfo
 # of its link and program fds), over all their runs so far; - without
 # --bpf-stats or programs.
