@@ -100,14 +100,15 @@ while [ $# -gt 0 ]; do
 	shift
 done
 capx=${capx:-$build/src/capx}
-[ "$(id -u)" -eq 0 ] || { echo "bench/mbuf: needs root (uprobes)" >&2; exit 1; }
-[ -x "$capx" ] || { echo "bench/mbuf: no capx at $capx (--build/--capx)" >&2; exit 1; }
+. "$here/../lib.sh"
+bench_require_root "uprobes"
+[ -x "$capx" ] || die "no capx at $capx (--build/--capx)"
 floor=$build/bench/mbuf/mbuf-floor
 case " $modes " in
 *" burst-empty "* | *" burst-hdr "* | *" burst-hdr-same "* | *" burst-span "* | *" burst-split "* | *" burst-tx-empty "*)
-	[ -x "$floor" ] || { echo "bench/mbuf: no mbuf-floor at $floor (--build)" >&2; exit 1; } ;;
+	[ -x "$floor" ] || die "no mbuf-floor at $floor (--build)" ;;
 esac
-command -v dpdk-testpmd >/dev/null || { echo "bench/mbuf: dpdk-testpmd is not installed" >&2; exit 1; }
+bench_require_commands dpdk-testpmd
 
 if [ -z "$out" ]; then
 	out=$(mktemp -d /tmp/capx-bench-mbuf.XXXXXX)
@@ -138,7 +139,7 @@ for _ in $(seq 100); do
 	kill -0 "$testpmd_pid" 2>/dev/null || { cat "$out/testpmd.log" >&2; exit 1; }
 	sleep 0.2
 done
-grep -q "Tx-pps" "$out/testpmd.log" || { echo "bench/mbuf: testpmd prints no stats" >&2; exit 1; }
+grep -q "Tx-pps" "$out/testpmd.log" || die "testpmd prints no stats"
 
 # The two probe locations, read from the process (see the top comment).
 read -r per_packet per_burst burst_entry burst_tx < <(python3 - "$testpmd_pid" <<'EOF'
@@ -258,8 +259,7 @@ start_floor() { # mode
 		grep -q attached "$out/floor-$1.out" && { sleep 1; return 0; }
 		sleep 0.1
 	done
-	echo "bench/mbuf: mbuf-floor did not attach" >&2
-	exit 1
+	die "mbuf-floor did not attach"
 }
 
 start_capx() { # mode
@@ -288,8 +288,7 @@ start_capx() { # mode
 		fi
 		sleep 0.1
 	done
-	echo "bench/mbuf: capx did not attach" >&2
-	exit 1
+	die "capx did not attach"
 }
 
 stop_capx() {
