@@ -13,6 +13,11 @@
  * then, if floor_data_len, that many bytes at floor_data_at from the mbuf
  * (the packet data read on its own). Nothing is parsed, filtered or sent.
  * floor_same: the first mbuf's address for every mbuf of the burst.
+ * floor_stack: the floor_read bytes go to a buffer on the BPF stack instead
+ * of the per-CPU map value (hardened usercopy checks the destination of
+ * every copy_from_user_nofault(); mm/usercopy.c, __check_object_size():
+ * a destination on the current task's stack ends the checks at
+ * check_stack_object(), any other goes on to check_heap_object()).
  * floor_empty: every program returns at once (the uprobe and uretprobe
  * traps and the BPF entry alone).
  */
@@ -24,6 +29,9 @@ char LICENSE[] SEC("license") = "GPL";
 
 #define MAX_BURST 32
 #define MAX_READ 512
+/* The stack buffer: the BPF stack is 512 bytes for the whole call chain
+ * (callback, loop, program). */
+#define MAX_STACK_READ 448
 
 const volatile __u32 floor_empty = 0;
 const volatile __u32 floor_read = 0;
@@ -32,6 +40,7 @@ const volatile __u32 floor_data_len = 0;
 /* Read the burst's first mbuf every time: the helper calls without a new
  * mbuf's memory each (what a read costs by itself). */
 const volatile __u32 floor_same = 0;
+const volatile __u32 floor_stack = 0;
 
 struct buf {
 	__u64 ptrs[MAX_BURST];
@@ -63,11 +72,24 @@ struct loop_ctx {
 	struct buf *b;
 };
 
+/* The floor_read bytes of mbuf m into a stack buffer. Not inlined: its
+ * buffer lives in its own frame, only in the floor_stack modes. */
+static __attribute__((noinline)) int read_to_stack(__u64 m)
+{
+	__u8 data[MAX_STACK_READ];
+	int err = bpf_probe_read_user(data, floor_read > MAX_STACK_READ ? MAX_STACK_READ : floor_read, (const void *)m);
+	/* Use the bytes, so the read is not a dead store to the compiler. */
+	return err ? err : data[0];
+}
+
 static long one(__u32 i, void *ctx)
 {
 	struct buf *b = ((struct loop_ctx *)ctx)->b;
 	__u64 m = b->ptrs[floor_same ? 0 : i & (MAX_BURST - 1)];
-	if (floor_read && bpf_probe_read_user(b->data, floor_read > MAX_READ ? MAX_READ : floor_read, (const void *)m))
+	if (floor_read && floor_stack) {
+		if (read_to_stack(m) < 0)
+			__sync_fetch_and_add(&floor_faults, 1);
+	} else if (floor_read && bpf_probe_read_user(b->data, floor_read > MAX_READ ? MAX_READ : floor_read, (const void *)m))
 		__sync_fetch_and_add(&floor_faults, 1);
 	if (floor_data_len &&
 	    bpf_probe_read_user(b->data, floor_data_len > MAX_READ ? MAX_READ : floor_data_len,

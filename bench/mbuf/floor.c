@@ -5,14 +5,16 @@
  * at exit the hits and mbufs the program saw (a floor that read nothing
  * would measure nothing).
  *
- *   mbuf-floor --at PATH:0xOFFSET [--ret] [--empty] [--same] [--pid PID] [--read N]
- *              [--data-at A --data-len L]
+ *   mbuf-floor --at PATH:0xOFFSET [--ret] [--empty] [--same] [--stack] [--pid PID]
+ *              [--read N] [--data-at A --data-len L]
  *
  * --at takes the file offset of the instruction, as capx mbuf -f does.
  * --ret: the count is the return value (entry stashes the array, return
  * reads it), else args 2 and 3 at entry. --same: read the burst's first
- * mbuf for each of its mbufs. --pid: probes for that process only, as capx
- * mbuf --pid attaches them (else every process mapping the file).
+ * mbuf for each of its mbufs. --stack: --read's bytes go to a buffer on the
+ * BPF stack (at most 448), not to the per-CPU map value. --pid: probes for
+ * that process only, as capx mbuf --pid attaches them (else every process
+ * mapping the file).
  */
 #include <errno.h>
 #include <signal.h>
@@ -35,7 +37,7 @@ static void on_signal(int sig)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: mbuf-floor --at PATH:0xOFFSET [--ret] [--empty] [--same] [--pid PID] [--read N] "
+	fprintf(stderr, "usage: mbuf-floor --at PATH:0xOFFSET [--ret] [--empty] [--same] [--stack] [--pid PID] [--read N] "
 			"[--data-at A --data-len L]\n");
 	exit(2);
 }
@@ -55,7 +57,7 @@ static unsigned long number(const char *s)
 int main(int argc, char **argv)
 {
 	const char *at = NULL;
-	int ret = 0, empty = 0, same = 0;
+	int ret = 0, empty = 0, same = 0, stack = 0;
 	unsigned long read = 0, data_at = 0, data_len = 0;
 	long pid = -1;
 	for (int i = 1; i < argc; i++) {
@@ -65,6 +67,8 @@ int main(int argc, char **argv)
 			empty = 1;
 		else if (!strcmp(argv[i], "--same"))
 			same = 1;
+		else if (!strcmp(argv[i], "--stack"))
+			stack = 1;
 		else if (i + 1 < argc && !strcmp(argv[i], "--at"))
 			at = argv[++i];
 		else if (i + 1 < argc && !strcmp(argv[i], "--pid"))
@@ -78,7 +82,7 @@ int main(int argc, char **argv)
 		else
 			usage();
 	}
-	if (!at || read > 512 || data_len > 512)
+	if (!at || read > (stack ? 448 : 512) || data_len > 512)
 		usage();
 	const char *colon = strrchr(at, ':');
 	if (!colon)
@@ -94,6 +98,7 @@ int main(int argc, char **argv)
 	}
 	skel->rodata->floor_empty = empty;
 	skel->rodata->floor_same = same;
+	skel->rodata->floor_stack = stack;
 	skel->rodata->floor_read = read;
 	skel->rodata->floor_data_at = data_at;
 	skel->rodata->floor_data_len = data_len;

@@ -44,6 +44,11 @@
 #   burst-span      per mbuf one read of header, headroom and the filter's
 #                   bytes, the span capx reads (--floor-span, default 320:
 #                   the data 256 bytes in, 64 filter bytes)
+#   burst-hdr-stack, burst-span-stack  burst-hdr and burst-span reading
+#                   into a buffer on the BPF stack instead of the per-CPU map
+#                   value (hardened usercopy checks a stack destination with
+#                   check_stack_object() alone, a map value on to
+#                   check_heap_object(): mm/usercopy.c, __check_object_size())
 #   burst-hdr-same  burst-hdr reading the burst's first mbuf each time: the
 #                   helper calls without each mbuf's own memory
 #   burst-split     per mbuf the header line and the filter's bytes in two
@@ -66,11 +71,12 @@ usage: $0 [options]
   --seconds N       measured seconds per window (default 5)
   --modes "LIST"    from: none packet-nomatch packet-all burst-nomatch burst-all
                     burst-entry-nomatch burst-entry-all burst-tx-nomatch burst-tx-all
-                    burst-empty burst-hdr burst-hdr-same burst-span burst-split burst-tx-empty
+                    burst-empty burst-hdr burst-hdr-stack burst-hdr-same burst-span
+                    burst-span-stack burst-split burst-tx-empty
                     (default: the first five)
   --nomatch "EXPR"  the filter of the -nomatch modes (default: "udp port 1";
                     net_null's packets are all zeros)
-  --floor-span N    bytes burst-span reads per mbuf (default 320)
+  --floor-span N    bytes burst-span(-stack) reads per mbuf (default 320; -stack: <= 448)
   --floor-data-at N where burst-split's second read starts (default 256)
   --floor-data N    bytes burst-split's second read takes (default 64)
   --out DIR         keep results.tsv and logs here (default: a temp dir)
@@ -105,7 +111,8 @@ bench_require_root "uprobes"
 [ -x "$capx" ] || die "no capx at $capx (--build/--capx)"
 floor=$build/bench/mbuf/mbuf-floor
 case " $modes " in
-*" burst-empty "* | *" burst-hdr "* | *" burst-hdr-same "* | *" burst-span "* | *" burst-split "* | *" burst-tx-empty "*)
+*" burst-empty "* | *" burst-hdr "* | *" burst-hdr-stack "* | *" burst-hdr-same "* | *" burst-span "* | \
+	*" burst-span-stack "* | *" burst-split "* | *" burst-tx-empty "*)
 	[ -x "$floor" ] || die "no mbuf-floor at $floor (--build)" ;;
 esac
 bench_require_commands dpdk-testpmd
@@ -247,8 +254,10 @@ start_floor() { # mode
 	case $1 in
 	burst-empty) args="--at $per_burst --ret --empty" ;;
 	burst-hdr) args="--at $per_burst --ret --read 64" ;;
+	burst-hdr-stack) args="--at $per_burst --ret --read 64 --stack" ;;
 	burst-hdr-same) args="--at $per_burst --ret --read 64 --same" ;;
 	burst-span) args="--at $per_burst --ret --read $floor_span" ;;
+	burst-span-stack) args="--at $per_burst --ret --read $floor_span --stack" ;;
 	burst-split) args="--at $per_burst --ret --read 64 --data-at $floor_data_at --data-len $floor_data" ;;
 	burst-tx-empty) args="--at $burst_tx --empty" ;;
 	esac
@@ -265,7 +274,8 @@ start_floor() { # mode
 start_capx() { # mode
 	local spec args=()
 	case $1 in
-	burst-empty | burst-hdr | burst-hdr-same | burst-span | burst-split | burst-tx-empty) start_floor "$1"; return ;;
+	burst-empty | burst-hdr | burst-hdr-stack | burst-hdr-same | burst-span | burst-span-stack | burst-split | \
+		burst-tx-empty) start_floor "$1"; return ;;
 	esac
 	case $1 in
 	packet-*) spec="$per_packet@2@3" ;;
@@ -338,9 +348,15 @@ for kind in ("nomatch", "all"):
     if "none" in ns and p in ns and b in ns:
         op, ob = ns[p] - ns["none"], ns[b] - ns["none"]
         print(f"{kind}: per-burst overhead / per-packet overhead = {ob:.1f} / {op:.1f} ns = {ob / op:.3f} (target <= 0.1)")
+# Each read into the stack against the same read into the map value (added ns/pkt).
+for a, b in (("burst-hdr", "burst-hdr-stack"), ("burst-span", "burst-span-stack")):
+    if "none" in ns and a in ns and b in ns:
+        oa, ob = ns[a] - ns["none"], ns[b] - ns["none"]
+        print(f"{b} / {a}: {ob:.1f} / {oa:.1f} ns = {ob / oa:.3f}")
 # The tx burst and the floor modes against the per-packet probe's overhead
 # with the same (non-matching) work per packet.
-for b in ("burst-tx-nomatch", "burst-empty", "burst-hdr", "burst-hdr-same", "burst-span", "burst-split", "burst-tx-empty"):
+for b in ("burst-tx-nomatch", "burst-empty", "burst-hdr", "burst-hdr-stack", "burst-hdr-same", "burst-span",
+          "burst-span-stack", "burst-split", "burst-tx-empty"):
     if "none" in ns and "packet-nomatch" in ns and b in ns:
         op, ob = ns["packet-nomatch"] - ns["none"], ns[b] - ns["none"]
         print(f"{b}: {ob:.1f} / {op:.1f} ns = {ob / op:.3f} of packet-nomatch")
