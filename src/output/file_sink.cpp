@@ -9,8 +9,7 @@ namespace capx {
 FileSink::FileSink(std::unique_ptr<RecordFormat> format, FileSinkOptions options)
 	: format_(std::move(format)),
 	  now_ns_(options.now_ns ? std::move(options.now_ns) : [] { return clock_ns(CLOCK_REALTIME); }),
-	  output_(std::move(options.path), options.rotation, options.write_through),
-	  write_through_(options.write_through)
+	  output_(std::move(options.path), options.rotation, options.write_through)
 {
 }
 
@@ -40,7 +39,7 @@ Result<void> FileSink::write(const PacketView &packet)
 // does a record that does not fit (write() flushes first).
 Result<void> FileSink::write_batch(PacketBatch batch, std::size_t &written)
 {
-	if (write_through_ || !output_.simple())
+	if (!output_.takes_batches())
 		return Sink::write_batch(batch, written);
 	if (sizes_.size() < batch.size())
 		sizes_.resize(batch.size());

@@ -37,7 +37,6 @@ private:
 	std::unique_ptr<RecordFormat> format_;
 	std::function<std::uint64_t()> now_ns_;
 	RotatingOutput output_;
-	bool write_through_;
 	std::vector<std::uint32_t> sizes_; // of the records encode_batch wrote
 };
 

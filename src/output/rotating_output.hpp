@@ -64,9 +64,10 @@ public:
 		return reserve_rotating(n, timestamp_ns);
 	}
 	Result<void> commit(std::size_t n) { return file_->commit(n); }
-	// Several records at once, for one file without -C/-G (simple()): the
-	// room for them and their commit, as in FileOutput.
-	bool simple() const { return !rotates_ && file_; }
+	// Several records at once, for one buffered file (no -C/-G, which
+	// decide per record; no -U, a write per record): the room for them and
+	// their commit, as in FileOutput.
+	bool takes_batches() const { return !rotates_ && !write_through_ && file_; }
 	std::span<std::uint8_t> room() { return file_->room(); }
 	Result<void> commit_records(std::span<const std::uint32_t> sizes) { return file_->commit_records(sizes); }
 	Result<void> flush() { return file_ ? file_->flush() : Result<void>{}; }
