@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 
@@ -24,25 +25,60 @@ const CLI::Validator &non_empty()
 	return validator;
 }
 
+namespace {
+
+// One number check for positive_number() and non_negative_number(): the
+// whole value must parse as a finite number (std::from_chars, so no
+// leading space, "+", "inf" or "nan") above, or with zero allowed at, 0.
+CLI::Validator number_check(bool zero_allowed)
+{
+	return CLI::Validator(
+		[zero_allowed](std::string &value) {
+			double number = 0;
+			const char *end = value.data() + value.size();
+			auto [stop, error] = std::from_chars(value.data(), end, number);
+			bool ok = error == std::errc() && stop == end && std::isfinite(number) &&
+				  (number > 0 || (zero_allowed && number == 0));
+			if (ok)
+				return std::string();
+			return fmt::format("'{}' is not a {} number", value, zero_allowed ? "non-negative" : "positive");
+		},
+		"", zero_allowed ? "non_negative_number" : "positive_number");
+}
+
+} // namespace
+
+const CLI::Validator &positive_number()
+{
+	static const CLI::Validator validator = number_check(false);
+	return validator;
+}
+
+const CLI::Validator &non_negative_number()
+{
+	static const CLI::Validator validator = number_check(true);
+	return validator;
+}
+
 void add_capture_options(CLI::App &app, CaptureOptions &o)
 {
 	add_output_options(app, o.output);
 	app.add_option("-c,--count", o.count, "Exit after writing N packets")
-		->type_name("N")->check(CLI::PositiveNumber);
+		->type_name("N")->check(positive_number());
 	app.add_option("-s,--snapshot-length", o.snaplen,
 		       "Keep at most SNAPLEN bytes of each packet (0 = 262144, like tcpdump)")
 		->type_name("SNAPLEN");
 	app.add_option("-C,--file-size", o.rotate_megabytes,
 		       "Start a new file when the current one exceeds MB millions of bytes (needs -w)")
-		->type_name("MB")->check(CLI::PositiveNumber);
+		->type_name("MB")->check(positive_number());
 	app.add_option("-G,--rotate-seconds", o.output.rotate_seconds,
 		       "Start a new file every SECONDS; -w is a strftime(3) pattern")
-		->type_name("SECONDS")->check(CLI::PositiveNumber);
+		->type_name("SECONDS")->check(positive_number());
 	app.add_option("-W,--file-count", o.output.file_limit,
 		       "With -C: keep a ring of N files; with -G alone: stop after N files")
-		->type_name("N")->check(CLI::PositiveNumber);
+		->type_name("N")->check(positive_number());
 	app.add_option("--duration", o.duration_seconds, "Stop after SECONDS")
-		->type_name("SECONDS")->check(CLI::PositiveNumber);
+		->type_name("SECONDS")->check(positive_number());
 	app.add_flag("--stats", o.stats,
 		     "Show a live status line (rate, drops) on stderr, with the counters of each capture point "
 		     "under it where the source has them (capx skb: per probe)");

@@ -41,6 +41,12 @@ struct CaptureOptions {
 // usage error (exit 2), worded the same for every option.
 const CLI::Validator &non_empty();
 
+// Number checks worded for people: "--count: '0' is not a positive
+// number". CLI11's PositiveNumber / NonNegativeNumber print their bounds as
+// doubles, the upper one as DBL_MAX in 309 digits.
+const CLI::Validator &positive_number();
+const CLI::Validator &non_negative_number();
+
 // Adds the shared options to a capture subcommand (output, expression,
 // limits, rotation).
 void add_capture_options(CLI::App &app, CaptureOptions &options);

@@ -78,14 +78,14 @@ void add_ring_command(CLI::App &parent, CommandList &commands)
 		->type_name("INTERFACE")->required()->check(non_empty());
 	app->add_option("-B,--buffer-size", r.ring_kib,
 			"Size of each thread's ring in KiB (default 8192)")
-		->type_name("KIB")->check(CLI::PositiveNumber);
+		->type_name("KIB")->check(positive_number());
 	app->add_option("--block-size", r.block_kib,
 			"Size of one ring block in KiB, a multiple of the page size (default 256); "
 			"a packet larger than a block is truncated")
-		->type_name("KIB")->check(CLI::PositiveNumber);
+		->type_name("KIB")->check(positive_number());
 	app->add_option("--retire-timeout", r.retire_timeout_ms,
 			"Hand over a partly filled block after MS milliseconds (default 20)")
-		->type_name("MS")->check(CLI::PositiveNumber);
+		->type_name("MS")->check(positive_number());
 	app->add_option("--threads", r.threads,
 			"Read with N sockets in one PACKET_FANOUT group, one thread each (default 1)")
 		->type_name("N")->check(CLI::Range(1, 64));

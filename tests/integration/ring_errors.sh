@@ -42,6 +42,11 @@ expect 2 "fewer than 2 blocks" -- ring -i "$IF_CAP" -B 64 -w "$W/x.pcap"
 expect 2 "multiple of the page size" -- ring -i "$IF_CAP" --block-size 6 -w "$W/x.pcap"
 expect 2 "threads" -- ring -i "$IF_CAP" --threads 100 -w "$W/x.pcap"
 expect 2 "-C needs -w" -- ring -i "$IF_CAP" -C 1
+# Numbers out of range say what was wrong in a few words (CLI11's own
+# PositiveNumber spelt DBL_MAX out in 309 digits).
+expect 2 "^capx: --count: '0' is not a positive number$" -- ring -i "$IF_CAP" -c 0 -w "$W/x.pcap"
+expect 2 "^capx: --buffer-size: 'many' is not a positive number$" -- ring -i "$IF_CAP" -B many -w "$W/x.pcap"
+expect 2 "^capx: --duration: '-1' is not a positive number$" -- ring -i "$IF_CAP" --duration=-1 -w "$W/x.pcap"
 expect 2 "either with -e or as trailing words" -- ring -i "$IF_CAP" -e tcp udp -w "$W/x.pcap"
 expect 2 "interface is required" -- ring -w "$W/x.pcap"
 expect 2 "not 'any'" -- ring -i any --time-stamp-type adapter_unsynced -w "$W/x.pcap"

@@ -7,6 +7,8 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "cli/options.hpp"
+
 namespace capx::gen {
 
 namespace {
@@ -48,7 +50,7 @@ Result<std::optional<Options>> parse_options(int argc, char **argv)
 	app.add_option("-i,--interface", o.interface, "Interface to send on")->required();
 	app.add_option("-c,--count", o.count, "Frames to send");
 	app.add_option("-d,--duration", o.duration_seconds, "Seconds to send for (with -c: whichever ends first)")
-		->check(CLI::PositiveNumber);
+		->check(capx::cli::positive_number());
 	app.add_option("-r,--rate", o.rate_pps, "Frames per second, 0 = as fast as possible")->capture_default_str();
 	app.add_option("-s,--size", o.frame.size, "Frame size in bytes without FCS (as a capture records it), 64..9000")
 		->capture_default_str();
@@ -57,7 +59,7 @@ Result<std::optional<Options>> parse_options(int argc, char **argv)
 	app.add_option("--max-lag", o.max_lag_ms,
 		       "With -r: a frame more than this many milliseconds late restarts the schedule from it "
 		       "instead of sending the frames owed back to back; each restart is a stall, counted in the summary")
-		->check(CLI::NonNegativeNumber)
+		->check(capx::cli::non_negative_number())
 		->capture_default_str();
 	app.add_option("--batch", o.batch, "Most frames handed to the kernel in one call, 1..1024")->capture_default_str();
 	app.add_option("--src-mac", src_mac)->capture_default_str();

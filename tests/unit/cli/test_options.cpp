@@ -108,3 +108,34 @@ TEST_CASE("conflicting or incomplete options are usage errors", "[cli]")
 		CHECK(o.error().status == ExitStatus::Usage);
 	}
 }
+
+TEST_CASE("number checks say what is wrong in a few words", "[cli]")
+{
+	struct Case {
+		std::vector<std::string> args;
+		std::string message;
+	};
+	for (const auto &c : std::vector<Case>{
+		     {{"-c", "0"}, "--count: '0' is not a positive number"},
+		     {{"-c", "many"}, "--count: 'many' is not a positive number"},
+		     {{"--duration", "inf"}, "--duration: 'inf' is not a positive number"},
+		     {{"--duration", "nan"}, "--duration: 'nan' is not a positive number"},
+		     {{"--duration=-0.5"}, "--duration: '-0.5' is not a positive number"},
+		     {{"-G", "1x"}, "--rotate-seconds: '1x' is not a positive number"},
+	     }) {
+		INFO(c.message);
+		auto o = parse(c.args);
+		REQUIRE_FALSE(o);
+		CHECK(o.error().message == c.message);
+	}
+	CHECK(parse({"--duration", "0.25"}));
+
+	// The non-negative variant (capx-gen --max-lag) takes 0 and nothing below.
+	double lag = -1;
+	CLI::App app{"test"};
+	app.add_option("--lag", lag)->check(non_negative_number());
+	app.parse(std::vector<std::string>{"0", "--lag"});
+	CHECK(lag == 0);
+	CHECK_THROWS_WITH(app.parse(std::vector<std::string>{"-1e-9", "--lag"}),
+			  "--lag: '-1e-9' is not a non-negative number");
+}
