@@ -259,6 +259,29 @@ std::set<std::uint32_t> links_using(std::uint32_t events_id)
 	return ids;
 }
 
+// The tp_btf cases need BTF-typed tracepoints; on a kernel without them
+// there is nothing for them to check, and they say so.
+bool have_tp_btf()
+{
+	auto r = bpf::probe_feature(bpf::Feature::TpBtf);
+	if (!r)
+		WARN("tp_btf unavailable: " << r.error().message);
+	return r.has_value();
+}
+
+// netif_receive_skb's tp_btf program alone, for `ns`, with `f` and a ring
+// of `ring_bytes`: what the ring-reading cases need and nothing more.
+std::unique_ptr<ProbeSet> receive_probe(const PrivateNetns &ns, const Filter &f, std::size_t ring_bytes)
+{
+	ProbeFilters filters;
+	filters.netns = ns.inode();
+	filters.filter_bytes = f.bytes;
+	auto set = ProbeSet::make({tp_btf("netif_receive_skb", "net")}, filters, f.bodies, ring_bytes);
+	if (!set)
+		FAIL(set.error().message);
+	return std::move(*set);
+}
+
 bool kallsyms_has(const char *symbol)
 {
 	std::ifstream in("/proc/kallsyms");
@@ -276,10 +299,8 @@ constexpr std::uint16_t kOtherPort = 47212;
 
 TEST_CASE("tp_btf and raw_tp netif_receive_skb capture UDP on loopback into one ring")
 {
-	if (auto r = bpf::probe_feature(bpf::Feature::TpBtf); !r) {
-		WARN("tp_btf unavailable: " << r.error().message);
+	if (!have_tp_btf())
 		return;
-	}
 	PrivateNetns ns;
 	PacketSocket oracle("lo");
 	// Absolute loads only (no `udp port`, which finds the UDP header through
@@ -379,10 +400,8 @@ TEST_CASE("tp_btf and raw_tp netif_receive_skb capture UDP on loopback into one 
 
 TEST_CASE("pre-filters and a link-layer-only expression on loopback")
 {
-	if (auto r = bpf::probe_feature(bpf::Feature::TpBtf); !r) {
-		WARN("tp_btf unavailable: " << r.error().message);
+	if (!have_tp_btf())
 		return;
-	}
 	PrivateNetns ns;
 	const std::uint32_t lo = if_nametoindex("lo");
 	// An L2-only expression: the L3 body is "return 0".
@@ -512,10 +531,8 @@ Bytes ipv4_udp(std::uint16_t port, const Bytes &payload)
 
 TEST_CASE("an L3 packet from a TUN device gets a made-up Ethernet header")
 {
-	if (auto r = bpf::probe_feature(bpf::Feature::TpBtf); !r) {
-		WARN("tp_btf unavailable: " << r.error().message);
+	if (!have_tp_btf())
 		return;
-	}
 	if (access("/dev/net/tun", R_OK | W_OK) != 0) {
 		WARN("no /dev/net/tun");
 		return;
@@ -586,20 +603,12 @@ TEST_CASE("an L3 packet from a TUN device gets a made-up Ethernet header")
 
 TEST_CASE("paged fragments: read where this kernel lets capx address pages, else truncated and counted")
 {
-	if (auto r = bpf::probe_feature(bpf::Feature::TpBtf); !r) {
-		WARN("tp_btf unavailable: " << r.error().message);
+	if (!have_tp_btf())
 		return;
-	}
 	PrivateNetns ns;
 	PacketSocket oracle("lo");
-	Filter f = translate("udp port " + std::to_string(kPort));
-	ProbeFilters filters;
-	filters.netns = ns.inode();
-	filters.filter_bytes = f.bytes;
-	auto set = ProbeSet::make({tp_btf("netif_receive_skb", "net")}, filters, f.bodies, 1 << 20);
-	if (!set)
-		FAIL(set.error().message);
-	auto ring = bpf::RingBuffer::open((*set)->events_map_fd());
+	auto set = receive_probe(ns, translate("udp port " + std::to_string(kPort)), 1 << 20);
+	auto ring = bpf::RingBuffer::open(set->events_map_fd());
 	REQUIRE(ring);
 	// Larger than SKB_MAX_ALLOC: __ip_append_data() puts the payload in page
 	// fragments on a device with scatter-gather (lo).
@@ -614,7 +623,7 @@ TEST_CASE("paged fragments: read where this kernel lets capx address pages, else
 	const Record &r = records.front();
 	const Bytes &frame = frames.front();
 	CHECK(r.event.wire_len == frame.size());
-	auto c = (*set)->counters(0);
+	auto c = set->counters(0);
 	REQUIRE(c);
 	if (kallsyms_has("page_offset_base") && kallsyms_has("vmemmap_base")) {
 		CHECK(r.data == frame);
@@ -675,10 +684,8 @@ TEST_CASE("fentry, fexit and kprobe programs pass the verifier (attaching may be
 
 TEST_CASE("skb:kfree_skb records the drop reason")
 {
-	if (auto r = bpf::probe_feature(bpf::Feature::TpBtf); !r) {
-		WARN("tp_btf unavailable: " << r.error().message);
+	if (!have_tp_btf())
 		return;
-	}
 	auto btf = bpf::KernelBtf::load();
 	REQUIRE(btf);
 	auto reasons = DropReasons::from_btf(*btf);
@@ -710,10 +717,8 @@ TEST_CASE("skb:kfree_skb records the drop reason")
 
 TEST_CASE("a VLAN tag held in skb->vlan_tci is put back into the bytes the filter sees")
 {
-	if (auto r = bpf::probe_feature(bpf::Feature::TpBtf); !r) {
-		WARN("tp_btf unavailable: " << r.error().message);
+	if (!have_tp_btf())
 		return;
-	}
 	PrivateNetns ns;
 	// A veth pair whose one end tags what it sends with a tc program
 	// calling bpf_skb_vlan_push(): skb_vlan_push() leaves the tag in
@@ -788,14 +793,8 @@ TEST_CASE("cost per packet of the tp_btf program", "[.][bench]")
 	UniqueFd stats(bpf_enable_stats(BPF_STATS_RUN_TIME));
 	REQUIRE(stats.get() >= 0);
 	for (const char *expression : {"udp port 1", "udp"}) {
-		Filter f = translate(expression);
-		ProbeFilters filters;
-		filters.netns = ns.inode();
-		filters.filter_bytes = f.bytes;
-		auto set = ProbeSet::make({tp_btf("netif_receive_skb", "net")}, filters, f.bodies, 64 << 20);
-		if (!set)
-			FAIL(set.error().message);
-		auto ring = bpf::RingBuffer::open((*set)->events_map_fd());
+		auto set = receive_probe(ns, translate(expression), 64 << 20);
+		auto ring = bpf::RingBuffer::open(set->events_map_fd());
 		REQUIRE(ring);
 		const Bytes payload = payload_of(1, 64);
 		constexpr int kPackets = 100000;
@@ -811,7 +810,7 @@ TEST_CASE("cost per packet of the tp_btf program", "[.][bench]")
 				(void)ring->consume(sink), sink.records.clear();
 		}
 		// The program's id: the link of the first (only) probe.
-		std::uint32_t events_id = map_id((*set)->events_map_fd());
+		std::uint32_t events_id = map_id(set->events_map_fd());
 		auto links = links_using(events_id);
 		REQUIRE(links.size() == 1);
 		UniqueFd link(bpf_link_get_fd_by_id(*links.begin()));
@@ -823,7 +822,7 @@ TEST_CASE("cost per packet of the tp_btf program", "[.][bench]")
 		len = sizeof(pi);
 		REQUIRE(bpf_obj_get_info_by_fd(prog.get(), &pi, &len) == 0);
 		REQUIRE(pi.run_cnt > 0);
-		auto c = (*set)->counters(0);
+		auto c = set->counters(0);
 		REQUIRE(c);
 		WARN("'" << expression << "': " << pi.run_cnt << " runs, " << pi.run_time_ns / pi.run_cnt
 			 << " ns per run; captured " << c->captured << ", lost " << c->lost_ring_full);
@@ -832,25 +831,18 @@ TEST_CASE("cost per packet of the tp_btf program", "[.][bench]")
 
 TEST_CASE("a full ring loses records, and counts every one")
 {
-	if (auto r = bpf::probe_feature(bpf::Feature::TpBtf); !r) {
-		WARN("tp_btf unavailable: " << r.error().message);
+	if (!have_tp_btf())
 		return;
-	}
 	PrivateNetns ns;
-	Filter f = translate("udp port " + std::to_string(kPort));
-	ProbeFilters filters;
-	filters.netns = ns.inode();
 	// One page of ring: about a dozen of these records.
-	auto set = ProbeSet::make({tp_btf("netif_receive_skb", "net")}, filters, f.bodies, 4096);
-	if (!set)
-		FAIL(set.error().message);
+	auto set = receive_probe(ns, translate("udp port " + std::to_string(kPort)), 4096);
 	constexpr int kSent = 60;
 	for (int i = 0; i < kSent; i++)
 		send_udp(kPort, payload_of(i, 200));
-	auto ring = bpf::RingBuffer::open((*set)->events_map_fd());
+	auto ring = bpf::RingBuffer::open(set->events_map_fd());
 	REQUIRE(ring);
 	auto records = read_ring(*ring, kSent);
-	auto c = (*set)->counters(0);
+	auto c = set->counters(0);
 	REQUIRE(c);
 	CHECK(c->lost_ring_full > 0);
 	CHECK(c->captured == records.size());
@@ -859,20 +851,13 @@ TEST_CASE("a full ring loses records, and counts every one")
 
 TEST_CASE("records kept as views are still the reader's when on_release() comes")
 {
-	if (auto r = bpf::probe_feature(bpf::Feature::TpBtf); !r) {
-		WARN("tp_btf unavailable: " << r.error().message);
+	if (!have_tp_btf())
 		return;
-	}
 	PrivateNetns ns;
-	Filter f = translate("udp port " + std::to_string(kPort));
-	ProbeFilters filters;
-	filters.netns = ns.inode();
 	// One page of ring: the reader hands records back every 64 bytes
 	// (kCommitFraction), i.e. after every record.
-	auto set = ProbeSet::make({tp_btf("netif_receive_skb", "net")}, filters, f.bodies, 4096);
-	if (!set)
-		FAIL(set.error().message);
-	auto ring = bpf::RingBuffer::open((*set)->events_map_fd());
+	auto set = receive_probe(ns, translate("udp port " + std::to_string(kPort)), 4096);
+	auto ring = bpf::RingBuffer::open(set->events_map_fd());
 	REQUIRE(ring);
 
 	// Keeps views of the records (as capx skb's batches do) and checks at
