@@ -250,6 +250,28 @@ is_valid_pcap() {
 	[ -z "$err" ] || { echo "$1: $err" >&2; return 1; }
 }
 
+# keeps_what_tcpdump_keeps FULL CAPTURED LABEL EXPR...: CAPTURED (capx's
+# capture with EXPR) is a readable pcap with exactly the packets
+# `tcpdump -r FULL EXPR` keeps, and they are not none (a filter that the
+# traffic never exercises proves nothing). Prints one ok / not ok line.
+keeps_what_tcpdump_keeps() {
+	local full=$1 captured=$2 label=$3 expected got n
+	shift 3
+	is_valid_pcap "$captured" || return 1
+	expected=$(packet_lines "$full" "$@")
+	got=$(packet_lines "$captured")
+	n=$(printf '%s' "$expected" | grep -c .)
+	if [ "$n" -eq 0 ]; then
+		echo "not ok - $label: the traffic has no matching packet (test gap)" >&2
+		return 1
+	elif [ "$expected" != "$got" ]; then
+		echo "not ok - $label: tcpdump -r keeps $n, capx wrote $(printf '%s' "$got" | grep -c .)" >&2
+		diff <(echo "$expected") <(echo "$got") | head -6 >&2
+		return 1
+	fi
+	echo "ok - $label ($n packets)" >&2
+}
+
 # --- BPF captures (capx skb) -------------------------------------------------
 
 # bpf_links PID: how many BPF links the process holds (fds whose

@@ -85,20 +85,7 @@ note "full capture: $total packets"
 [ "$total" -ge 30 ] || fail "the traffic did not happen ($total packets)"
 for i in "${!EXPRS[@]}"; do
 	e=${EXPRS[$i]}
-	is_valid_pcap "$W/capx$i.pcap" || { failures=$((failures + 1)); continue; }
-	expected=$(packet_lines "$W/full.pcap" $e)
-	got=$(packet_lines "$W/capx$i.pcap")
-	n=$(printf '%s' "$expected" | grep -c .)
-	if [ "$n" -eq 0 ]; then
-		echo "not ok - '$e': the traffic has no matching packet (test gap)" >&2
-		failures=$((failures + 1))
-	elif [ "$expected" == "$got" ]; then
-		echo "ok - '$e' ($n packets)" >&2
-	else
-		echo "not ok - '$e': tcpdump -r full keeps $n, capx wrote $(printf '%s' "$got" | grep -c .)" >&2
-		diff <(echo "$expected") <(echo "$got") | head -6 >&2
-		failures=$((failures + 1))
-	fi
+	keeps_what_tcpdump_keeps "$W/full.pcap" "$W/capx$i.pcap" "'$e'" $e || failures=$((failures + 1))
 done
 for i in "${!LIVE[@]}"; do
 	e=${LIVE[$i]}
