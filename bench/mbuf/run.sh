@@ -34,6 +34,8 @@
 #   burst-all       per-burst probe, everything to a file
 #   burst-tx-nomatch, burst-tx-all  per burst at net_null's tx burst
 #                   (entry only, no return probe; not in the default list)
+#   alt-MODE        MODE (a capx mode) with the capx binary of --alt: an A/B
+#                   of two builds in one run
 #   burst-entry-nomatch  the per-burst probe at the function's first
 #                   instruction, which the kernel single-steps (not in the
 #                   default list; shows what that costs)
@@ -54,6 +56,9 @@
 #   burst-split     per mbuf the header line and the filter's bytes in two
 #                   reads (skipping the headroom)
 #   burst-tx-empty  empty program at the tx burst's entry (one trap)
+#   burst-tx-hdr, burst-tx-span, burst-tx-split  burst-hdr, burst-span and
+#                   burst-split at the tx burst's entry (the probe of
+#                   burst-tx-nomatch)
 # Target (issue 6): the per-burst probe's cost per packet <= 1/10 of the
 # per-packet probe's. See bench/README.md (## mbuf).
 set -euo pipefail
@@ -67,12 +72,14 @@ usage: $0 [options]
   --quick           3 rounds of 3 s windows
   --build DIR       meson build dir holding src/capx (default: \$CAPX_BUILD_ROOT or $root/build)
   --capx PATH       capx binary (default: DIR/src/capx)
+  --alt PATH        the capx binary of the alt-MODE modes (an A/B of two builds)
   --rounds N        windows per mode (default 5)
   --seconds N       measured seconds per window (default 5)
   --modes "LIST"    from: none packet-nomatch packet-all burst-nomatch burst-all
                     burst-entry-nomatch burst-entry-all burst-tx-nomatch burst-tx-all
                     burst-empty burst-hdr burst-hdr-stack burst-hdr-same burst-span
-                    burst-span-stack burst-split burst-tx-empty
+                    burst-span-stack burst-split burst-tx-empty burst-tx-hdr burst-tx-span
+                    burst-tx-split
                     (default: the first five)
   --nomatch "EXPR"  the filter of the -nomatch modes (default: "udp port 1";
                     net_null's packets are all zeros)
@@ -84,7 +91,7 @@ EOF
 }
 
 build=${CAPX_BUILD_ROOT:-$root/build}
-capx= rounds=5 seconds=5 out= nomatch="udp port 1"
+capx= alt= rounds=5 seconds=5 out= nomatch="udp port 1"
 floor_span=320 floor_data_at=256 floor_data=64
 modes="none packet-nomatch packet-all burst-nomatch burst-all"
 while [ $# -gt 0 ]; do
@@ -92,6 +99,7 @@ while [ $# -gt 0 ]; do
 	--quick) rounds=3 seconds=3 ;;
 	--build) build=$2; shift ;;
 	--capx) capx=$2; shift ;;
+	--alt) alt=$2; shift ;;
 	--rounds) rounds=$2; shift ;;
 	--seconds) seconds=$2; shift ;;
 	--modes) modes=$2; shift ;;
@@ -109,10 +117,14 @@ capx=${capx:-$build/src/capx}
 . "$here/../lib.sh"
 bench_require_root "uprobes"
 [ -x "$capx" ] || die "no capx at $capx (--build/--capx)"
+case " $modes " in
+*" alt-"*) [ -n "$alt" ] && [ -x "$alt" ] || die "alt- modes need --alt PATH (a capx binary)" ;;
+esac
 floor=$build/bench/mbuf/mbuf-floor
 case " $modes " in
 *" burst-empty "* | *" burst-hdr "* | *" burst-hdr-stack "* | *" burst-hdr-same "* | *" burst-span "* | \
-	*" burst-span-stack "* | *" burst-split "* | *" burst-tx-empty "*)
+	*" burst-span-stack "* | *" burst-split "* | *" burst-tx-empty "* | *" burst-tx-hdr "* | *" burst-tx-span "* | \
+	*" burst-tx-split "*)
 	[ -x "$floor" ] || die "no mbuf-floor at $floor (--build)" ;;
 esac
 bench_require_commands dpdk-testpmd
@@ -260,6 +272,9 @@ start_floor() { # mode
 	burst-span-stack) args="--at $per_burst --ret --read $floor_span --stack" ;;
 	burst-split) args="--at $per_burst --ret --read 64 --data-at $floor_data_at --data-len $floor_data" ;;
 	burst-tx-empty) args="--at $burst_tx --empty" ;;
+	burst-tx-hdr) args="--at $burst_tx --read 64" ;;
+	burst-tx-span) args="--at $burst_tx --read $floor_span" ;;
+	burst-tx-split) args="--at $burst_tx --read 64 --data-at $floor_data_at --data-len $floor_data" ;;
 	esac
 	taskset -c 0 "$floor" $args >"$out/floor-$1.out" 2>"$out/capx-$1.log" &
 	capx_pid=$!
@@ -272,10 +287,13 @@ start_floor() { # mode
 }
 
 start_capx() { # mode
-	local spec args=()
+	local spec args=() bin=$capx mode=$1
+	case $1 in
+	alt-*) bin=$alt; set -- "${1#alt-}" ;;
+	esac
 	case $1 in
 	burst-empty | burst-hdr | burst-hdr-stack | burst-hdr-same | burst-span | burst-span-stack | burst-split | \
-		burst-tx-empty) start_floor "$1"; return ;;
+		burst-tx-empty | burst-tx-hdr | burst-tx-span | burst-tx-split) start_floor "$1"; return ;;
 	esac
 	case $1 in
 	packet-*) spec="$per_packet@2@3" ;;
@@ -286,12 +304,12 @@ start_capx() { # mode
 	case $1 in
 	*-nomatch) args+=("$nomatch") ;;
 	esac
-	taskset -c 0 "$capx" mbuf --pid "$testpmd_pid" -f "$spec" -w "$capdir/cap.pcap" "${args[@]}" \
-		2>"$out/capx-$1.log" &
+	taskset -c 0 "$bin" mbuf --pid "$testpmd_pid" -f "$spec" -w "$capdir/cap.pcap" "${args[@]}" \
+		2>"$out/capx-$mode.log" &
 	capx_pid=$!
 	# Attached when the process holds its BPF links (a uprobe each, two for --ret).
 	for _ in $(seq 150); do
-		kill -0 "$capx_pid" 2>/dev/null || { cat "$out/capx-$1.log" >&2; exit 1; }
+		kill -0 "$capx_pid" 2>/dev/null || { cat "$out/capx-$mode.log" >&2; exit 1; }
 		if ls -l /proc/"$capx_pid"/fd 2>/dev/null | grep -q "bpf_link"; then
 			sleep 1
 			return 0
@@ -344,10 +362,11 @@ for m in by:
     extra = ns[m] - ns["none"] if "none" in ns else float("nan")
     print(f"{m:16} {med[m] / 1e6:8.3f} {ns[m]:8.1f} {extra:8.1f}")
 for kind in ("nomatch", "all"):
-    p, b = f"packet-{kind}", f"burst-{kind}"
-    if "none" in ns and p in ns and b in ns:
-        op, ob = ns[p] - ns["none"], ns[b] - ns["none"]
-        print(f"{kind}: per-burst overhead / per-packet overhead = {ob:.1f} / {op:.1f} ns = {ob / op:.3f} (target <= 0.1)")
+    for alt in ("", "alt-"):
+        p, b = f"packet-{kind}", f"{alt}burst-{kind}"
+        if "none" in ns and p in ns and b in ns:
+            op, ob = ns[p] - ns["none"], ns[b] - ns["none"]
+            print(f"{alt}{kind}: per-burst overhead / per-packet overhead = {ob:.1f} / {op:.1f} ns = {ob / op:.3f} (target <= 0.1)")
 # Each read into the stack against the same read into the map value (added ns/pkt).
 for a, b in (("burst-hdr", "burst-hdr-stack"), ("burst-span", "burst-span-stack")):
     if "none" in ns and a in ns and b in ns:
@@ -355,8 +374,8 @@ for a, b in (("burst-hdr", "burst-hdr-stack"), ("burst-span", "burst-span-stack"
         print(f"{b} / {a}: {ob:.1f} / {oa:.1f} ns = {ob / oa:.3f}")
 # The tx burst and the floor modes against the per-packet probe's overhead
 # with the same (non-matching) work per packet.
-for b in ("burst-tx-nomatch", "burst-empty", "burst-hdr", "burst-hdr-stack", "burst-hdr-same", "burst-span",
-          "burst-span-stack", "burst-split", "burst-tx-empty"):
+for b in ("burst-tx-nomatch", "alt-burst-tx-nomatch", "burst-empty", "burst-hdr", "burst-hdr-stack", "burst-hdr-same", "burst-span",
+          "burst-span-stack", "burst-split", "burst-tx-empty", "burst-tx-hdr", "burst-tx-span", "burst-tx-split"):
     if "none" in ns and "packet-nomatch" in ns and b in ns:
         op, ob = ns["packet-nomatch"] - ns["none"], ns[b] - ns["none"]
         print(f"{b}: {ob:.1f} / {op:.1f} ns = {ob / op:.3f} of packet-nomatch")
