@@ -113,6 +113,21 @@ struct FrameCursor {
 // a later call resumes there: a frame is never handed out twice, which
 // matters because prepare_frame rewrites it in place). Returns true when
 // the block has no frames left.
+//
+// The frames were written by the kernel on another CPU (a veth or NIC
+// delivers in the sender's or the IRQ's softirq), so each of their cache
+// lines is a miss here, and the next frame is only known from this one's
+// tp_next_offset (a dependent load). The kernel lays a block's frames out
+// back to back (__packet_lookup_frame_in_block and prb_fill_curr_block,
+// net/packet/af_packet.c: the next frame starts at the aligned end of the
+// one before), so the lines a fixed distance ahead belong to a few frames
+// later: the walk asks for them early. Measured, 64-byte frames at 1 Mpps
+// to /dev/null (bench/ring/split.sh, 6 runs each): median 55 ns per packet
+// against 64 without. kPrefetchSpan covers a small frame's header, address
+// and data; a large frame's copy streams through its data by itself.
+inline constexpr std::size_t kPrefetchAhead = 1024;
+inline constexpr std::size_t kPrefetchSpan = 192;
+
 template<typename F>
 bool walk_frames(std::span<std::uint8_t> block, FrameCursor &at, F &&f)
 {
@@ -130,6 +145,10 @@ bool walk_frames(std::span<std::uint8_t> block, FrameCursor &at, F &&f)
 		if (offset + sizeof(tpacket3_hdr) > size)
 			break;
 		auto *frame = data + offset;
+		if (offset + kPrefetchAhead + kPrefetchSpan <= size) [[likely]] {
+			for (std::size_t line = 0; line < kPrefetchSpan; line += 64)
+				__builtin_prefetch(frame + kPrefetchAhead + line);
+		}
 		const std::uint32_t next = reinterpret_cast<const tpacket3_hdr *>(frame)->tp_next_offset;
 		visited++;
 		const bool more = f(frame, size - offset);

@@ -277,6 +277,37 @@ TEST_CASE("ring: one PreparedFrame reused frame after frame equals a new one eac
 	}
 }
 
+TEST_CASE("ring: a walk visits each frame once, in order, to the block's last byte, also when resumed", "[ring]")
+{
+	// Small frames filling the block to its end: the walk reads ahead
+	// (kPrefetchAhead) over most of them and not over the last ones; it
+	// must hand out the same frames either way, and resume where it
+	// stopped.
+	FakeFrame f{.bytes = udp_frame()};
+	const std::size_t frame_len = TPACKET_ALIGN(kMac + udp_frame().size());
+	const std::size_t count = (8192 - 64) / frame_len;
+	auto block = make_block(std::vector<FakeFrame>(count, f));
+	REQUIRE(64 + count * frame_len > 8192 - frame_len); // the last frame ends near the block's end
+	REQUIRE(count * frame_len > kPrefetchAhead + kPrefetchSpan);
+	for (std::uint32_t stop_every : {0u, 1u, 7u, 20u}) {
+		INFO("stop every " << stop_every);
+		FrameCursor at;
+		std::vector<std::uint64_t> stamps;
+		bool done = false;
+		for (int calls = 0; !done && calls < 1000; calls++) {
+			std::uint32_t in_call = 0;
+			done = walk_frames(std::span(block), at, [&](std::uint8_t *frame, std::size_t room) {
+				stamps.push_back(prepare_frame(frame, room, FrameLayout{}).view.timestamp_ns);
+				return stop_every == 0 || ++in_call < stop_every;
+			});
+		}
+		CHECK(done);
+		REQUIRE(stamps.size() == count);
+		for (std::size_t n = 0; n < count; n++)
+			CHECK(stamps[n] == 1700000000123456789ull + n);
+	}
+}
+
 TEST_CASE("ring: frames that do not fit their block are not read", "[ring]")
 {
 	FakeFrame f{.bytes = udp_frame()};

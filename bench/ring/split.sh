@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# bench/ring/split.sh: where a ring capture's CPU goes, user space against
+# kernel, and how much of it is the file write. For each tool, each frame
+# size and each output (a file on tmpfs, /dev/null) it captures one
+# generator run on a veth pair (as bench/ring/run.sh does: generator on CPU
+# 0, capture on CPU 1, both SCHED_FIFO, 4 MiB rings) and prints the tool's
+# CPU per captured packet split into user and system time.
+#
+# User and system time are /proc/PID/stat's utime and stime (tick-sampled,
+# scaled by the kernel to the exact runtime: cputime_adjust() in
+# kernel/sched/cputime.c), so runs should be a few hundred ms of CPU or
+# more; the total is schedstat's exact runtime.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+
+usage() {
+	cat <<EOF
+usage: $0 [options]
+  --build DIR       meson build dir (default: \$CAPX_BUILD_ROOT or $root/build)
+  --capx PATH       capx binary (default: DIR/src/capx)
+  --tools "LIST"    from: capx tcpdump (default: both)
+  --sizes "LIST"    frame sizes (default: "64 1500")
+  --rate "LIST"     offered pps per size, in the order of --sizes (default: "1000000 300000")
+  --seconds N       traffic per run (default 4)
+  --outputs "LIST"  from: tmpfs null (default: both)
+  --repeat N        runs of each combination (default 1), interleaved
+  --variant NAME=PATH
+                    another capx binary, run as tool NAME (A/B in one run;
+                    add NAME to --tools); may be given more than once
+EOF
+}
+
+declare -A variants
+build=${CAPX_BUILD_ROOT:-$root/build}
+capx= tools="capx tcpdump" sizes="64 1500" rate_list="1000000 300000" seconds=4 outputs="tmpfs null" repeat=1
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--build) build=$2; shift ;;
+	--capx) capx=$2; shift ;;
+	--tools) tools=$2; shift ;;
+	--sizes) sizes=$2; shift ;;
+	--rate) rate_list=$2; shift ;;
+	--seconds) seconds=$2; shift ;;
+	--outputs) outputs=$2; shift ;;
+	--repeat) repeat=$2; shift ;;
+	--variant) variants[${2%%=*}]=${2#*=}; shift ;;
+	-h|--help) usage; exit 0 ;;
+	*) echo "split.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
+	esac
+	shift
+done
+capx=${capx:-$build/src/capx}
+gen=$build/tests/progs/capx-gen
+out=
+. "$here/../lib.sh"
+bench_require_root "network namespaces, AF_PACKET"
+bench_require_commands jq taskset ip tcpdump
+[ -x "$gen" ] || die "no capx-gen at $gen"
+
+ns=capxsplit$$ tx=cxst$$ rx=cxsr$$
+bench_scratch capx-split
+cleanup() { ip netns del "$ns" 2>/dev/null || true; rm -rf "$scratch"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+bench_veth_pair "$ns" "$tx" "$rx"
+
+hz=$(getconf CLK_TCK)
+# utime + stime of a process (all threads), in ms.
+user_sys_ms() {
+	awk -v hz="$hz" '{ sub(/.*\) /, ""); print $12 * 1000 / hz, $13 * 1000 / hz }' /proc/"$1"/stat
+}
+
+run() { # tool size rate output
+	local tool=$1 size=$2 rate=$3 output=$4 file cmd
+	file=$scratch/$tool.pcap
+	[ "$output" = null ] && file=/dev/null
+	case $tool in
+	capx) cmd=("$capx" ring -i "$rx" -s 262144 -B 4096 -w "$file") ;;
+	tcpdump) cmd=(tcpdump -i "$rx" -n -s 262144 -B 4096 -Z root -w "$file") ;;
+	*) [ -n "${variants[$tool]:-}" ] || die "unknown tool $tool"
+	   cmd=("${variants[$tool]}" ring -i "$rx" -s 262144 -B 4096 -w "$file") ;;
+	esac
+	local err=$scratch/err
+	ip netns exec "$ns" taskset -c 1 chrt -f 10 "${cmd[@]}" >/dev/null 2>"$err" &
+	local pid=$! n=0
+	until [ "$(bench_running_packet_sockets "$rx_index")" -ge 1 ]; do
+		sleep 0.05
+		n=$((n + 1))
+		[ $n -gt 200 ] && die "$tool did not start: $(cat "$err")"
+	done
+	sleep 0.3
+	local u0 s0 c0 u1 s1 c1 genout
+	read -r u0 s0 < <(user_sys_ms $pid)
+	c0=$(cpu_ns $pid)
+	genout=$(nsx taskset -c 0 chrt -f 10 "$gen" --xdp -i "$tx" -s "$size" -r "$rate" -c $((rate * seconds)) --json)
+	# Both tools have handed over every block by then (tcpdump's block
+	# timeout is libpcap's 1000 ms).
+	sleep 1.3
+	read -r u1 s1 < <(user_sys_ms $pid)
+	c1=$(cpu_ns $pid)
+	kill -INT $pid
+	wait $pid || true
+	local captured sent
+	captured=$(sed -n 's/^\([0-9]*\) packets\{0,1\} captured.*/\1/p' "$err" | tail -1)
+	sent=$(jq -r .frames <<<"$genout")
+	rm -f "$scratch/$tool.pcap"
+	awk -v t="$tool" -v z="$size" -v o="$output" -v r="$rate" -v gp="$(jq -r .pps <<<"$genout")" -v sent="$sent" \
+		-v c="${captured:-0}" -v u="$(awk -v a="$u0" -v b="$u1" 'BEGIN { print b - a }')" \
+		-v s="$(awk -v a="$s0" -v b="$s1" 'BEGIN { print b - a }')" -v cpu="$((c1 - c0))" 'BEGIN {
+		ns = c ? cpu / c : 0
+		us = u + s
+		printf "%-8s %5d %-6s %8d %8.0f %9d %9d %8.1f %8.1f %8.1f %7.1f %7.1f %7.1f\n", t, z, o, r, gp, sent, c,
+			cpu / 1e6, u, s, ns, us ? ns * u / us : 0, us ? ns * s / us : 0
+	}'
+}
+
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-8s %5s %-6s %8s %8s %9s %9s %8s %8s %8s %7s %7s %7s\n' tool size output rate gen_pps sent captured \
+	cpu_ms user_ms sys_ms ns/pkt user_ns sys_ns
+i=0
+for size in $sizes; do
+	i=$((i + 1))
+	rate=$(cut -d' ' -f$i <<<"$rate_list")
+	for _ in $(seq "$repeat"); do
+		for output in $outputs; do
+			for tool in $tools; do
+				run "$tool" "$size" "$rate" "$output"
+			done
+		done
+	done
+done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
