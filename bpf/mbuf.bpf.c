@@ -105,6 +105,18 @@ struct {
 __u32 capx_span_learnt[CAPX_MAX_PROBES] = {};
 _Static_assert((CAPX_MAX_PROBES & (CAPX_MAX_PROBES - 1)) == 0, "probe ids are masked into capx_span_learnt");
 
+/* Capturing everything (a filter that reads no bytes), per probe: the
+ * longest packet a burst kept at its last hit (struct batch, keep_guess).
+ * A burst's spans take that many data bytes, so a match is whole in its
+ * span without the snaplen's unused end being read and sent (320 bytes
+ * per 64-byte packet where the snaplen's worth was 512). A packet longer
+ * than the guess is copied anew (capture_mbuf()'s second path) and raises
+ * it for the rest of the hit. 0: no hit yet, the snaplen's worth. Written
+ * like capx_span_learnt. With a filter, a hit starts from the filter's
+ * bytes alone and only its own matches raise the guess: a rare long
+ * match does not lengthen the spans of every later packet. */
+__u32 capx_keep_learnt[CAPX_MAX_PROBES] = {};
+
 /* CAPX_MBUF_BURST_RET between entry and return: per thread and probe (a
  * probed rx function may call another probed one, rte_eth_rx_burst() the
  * driver's). An entry whose return never comes (the thread died in the
@@ -147,15 +159,32 @@ struct mbuf_hdr {
  * one load, any other (a layout given with --mbuf-layout) byte by byte.
  * The test is on read-only data, so the verifier follows one branch only
  * and drops the other (is_branch_taken(), opt_hard_wire_dead_code_branches()
- * in kernel/bpf/verifier.c): byte by byte, parse_hdr() was ~150
- * instructions per mbuf. */
+ * in kernel/bpf/verifier.c). The aligned load is an asm instruction of its
+ * own: written in C, clang sees the same load from the same address in
+ * both branches, sinks it below them with the lesser alignment and emits
+ * the byte-by-byte form for both (~75 instructions per mbuf in
+ * parse_first() instead of ~25). The offset is read once (capx_layout is
+ * volatile: every mention is a load). */
+#define LOAD_AS(ptr, size)                                                     \
+	({                                                                     \
+		__u64 l_;                                                      \
+		if ((size) == 8)                                               \
+			asm volatile("%[v] = *(u64 *)(%[p] + 0)" : [v] "=r"(l_) : [p] "r"(ptr)); \
+		else if ((size) == 4)                                          \
+			asm volatile("%[v] = *(u32 *)(%[p] + 0)" : [v] "=r"(l_) : [p] "r"(ptr)); \
+		else                                                           \
+			asm volatile("%[v] = *(u16 *)(%[p] + 0)" : [v] "=r"(l_) : [p] "r"(ptr)); \
+		l_;                                                            \
+	})
 #define FIELD(raw, member, type)                                               \
 	({                                                                     \
 		type v_;                                                       \
-		if ((capx_layout.member & (sizeof(type) - 1)) == 0)            \
-			v_ = *(const type *)((raw) + capx_layout.member);      \
+		__u32 off_ = capx_layout.member;                               \
+		_Static_assert(sizeof(type) == 2 || sizeof(type) == 4 || sizeof(type) == 8, "field size"); \
+		if ((off_ & (sizeof(type) - 1)) == 0)                          \
+			v_ = (type)LOAD_AS((raw) + off_, sizeof(type));        \
 		else                                                           \
-			__builtin_memcpy(&v_, (raw) + capx_layout.member, sizeof(v_)); \
+			__builtin_memcpy(&v_, (raw) + off_, sizeof(v_));       \
 		v_;                                                            \
 	})
 
@@ -325,10 +354,13 @@ struct run {
  * round a new state, past the 1M-instruction limit with the larger
  * filters; map memory it does not track by value. */
 struct batch {
-	__u32 end;       /* the lowest entry's start */
-	__u32 count;     /* entries */
-	__u32 truncated; /* of which CAPX_EVENT_TRUNCATED */
-	__u32 pad;
+	__u32 end;        /* the lowest entry's start */
+	__u32 count;      /* entries */
+	__u32 truncated;  /* of which CAPX_EVENT_TRUNCATED */
+	/* Data bytes a span takes for a match: capx_keep_learnt at the start
+	 * of the hit, raised by a longer match. */
+	__u32 keep_guess;
+	__u32 keep_max;   /* the hit's longest match so far (0: none) */
 };
 
 /* Sends the batch, if any: its header (a copy of the hit's shared event
@@ -361,11 +393,21 @@ __noinline int batch_send(struct capx_scratch *s, struct capx_counters *c)
 	e->packet_id = 0;
 	e->port = 0;
 	__u64 size = capx_clamp(sizeof(*e) + len, sizeof(*e), CAPX_MBUF_BATCH_TOP);
+	/* Only the batch that takes the ring's fill across a multiple of
+	 * capx_wakeup_bytes wakes the reader, not every batch while the ring
+	 * is above it: a reader that falls behind (capture everything at a
+	 * few Mpps) left every burst waking it, and each wakeup is an
+	 * irq_work raised on the probed thread's CPU (bpf_ringbuf_commit():
+	 * irq_work_queue(), a self-IPI: native_write_msr() took 18-27% of the
+	 * DPDK lcore in perf, a VM exit each on this VM). A reader that is
+	 * behind is awake anyway; one asleep is woken within
+	 * capx_wakeup_bytes, or by its poll timeout (see capx_wakeup_bytes). */
 	__u64 flags = 0;
-	if (capx_wakeup_bytes)
-		flags = bpf_ringbuf_query(&capx_events, BPF_RB_AVAIL_DATA) + size >= capx_wakeup_bytes
-				? BPF_RB_FORCE_WAKEUP
-				: BPF_RB_NO_WAKEUP;
+	if (capx_wakeup_bytes) {
+		__u64 avail = bpf_ringbuf_query(&capx_events, BPF_RB_AVAIL_DATA);
+		flags = avail / capx_wakeup_bytes != (avail + size) / capx_wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+											 : BPF_RB_NO_WAKEUP;
+	}
 	if (bpf_ringbuf_output(&capx_events, e, size, flags)) {
 		c->lost_ring_full += b->count;
 	} else {
@@ -390,6 +432,17 @@ __noinline __u32 batch_base(struct capx_scratch *s, struct capx_counters *c, __u
 	if (b->end < CAPX_MBUF_BATCH_MIN)
 		batch_send(s, c);
 	return b->end - capx_min(n, CAPX_MBUF_SPAN_MAX);
+}
+
+/* A burst's match keeps `keep` bytes: the spans of its next mbufs take at
+ * least as many (struct batch, keep_guess). */
+static __always_inline void batch_kept(struct capx_scratch *s, __u32 keep)
+{
+	struct batch *b = batch_of(s);
+	if (keep > b->keep_max)
+		b->keep_max = keep;
+	if (keep > b->keep_guess)
+		b->keep_guess = keep;
 }
 
 /* What the mbufs of one hit share: taken once per hit, not per mbuf. */
@@ -455,7 +508,6 @@ static __always_inline void capture_mbuf(struct pass *p, __u64 mbuf)
 	struct capx_counters *c = p->c;
 	struct capx_scratch *s = p->s;
 	const struct run *r = p->run;
-	c->mbufs++;
 	if (!mbuf) {
 		c->malformed++;
 		return;
@@ -474,10 +526,17 @@ static __always_inline void capture_mbuf(struct pass *p, __u64 mbuf)
 	__u64 base = 0;
 	if (p->span_at) {
 		/* Behind the packet's start the span takes the filter's
-		 * bytes; with a filter that reads none (capture everything)
-		 * what a match keeps, the snaplen's worth, so that a match
-		 * needs no second read. */
-		__u32 data_want = capx_filter_bytes ? capx_filter_bytes : capx_snaplen;
+		 * bytes, and in a burst what a match is expected to keep
+		 * (struct batch, keep_guess), so that a match needs no second
+		 * read; one mbuf with a filter that reads none (capture
+		 * everything): the snaplen's worth. */
+		__u32 data_want = capx_filter_bytes;
+		if (p->batching) {
+			__u32 guess = batch_of(s)->keep_guess;
+			data_want = data_want > guess ? data_want : guess;
+		} else if (!data_want) {
+			data_want = capx_snaplen;
+		}
 		__u32 n = capx_min(p->span_at + capx_min(data_want, CAPX_MBUF_SPAN_MAX), CAPX_MBUF_SPAN_MAX);
 		if (p->batching)
 			base = capx_clamp(batch_base(s, c, n), 0, CAPX_MBUF_BATCH_TOP);
@@ -524,6 +583,8 @@ static __always_inline void capture_mbuf(struct pass *p, __u64 mbuf)
 		/* The bytes of the packet in the span. */
 		__u32 avail = capx_min(capx_min(h.data_len, span - at), limit);
 		__u32 keep = capx_keep_len(ret, limit);
+		if (p->batching)
+			batch_kept(s, keep);
 		if (keep <= avail) {
 			/* All that is kept is there: sent from where it is, the
 			 * record's event written over the headroom in front. */
@@ -592,6 +653,8 @@ static __always_inline void capture_mbuf(struct pass *p, __u64 mbuf)
 	}
 	/* A match: the rest up to the snaplen, behind what is there. */
 	__u32 keep = capx_keep_len(ret, limit);
+	if (p->batching)
+		batch_kept(s, keep);
 	if (keep > copied && !ch.unreadable) {
 		if (copy_chain(s, &ch, keep) < 0)
 			c->errors++;
@@ -624,10 +687,9 @@ static __always_inline int pass_begin(struct pass *p, const struct run *r, struc
 static __always_inline void capture_one(const struct run *r, struct capx_counters *c, __u64 mbuf)
 {
 	struct pass p;
-	if (!pass_begin(&p, r, c)) {
-		c->mbufs++; /* looked at, lost (lost_busy says why) */
-		return;
-	}
+	c->mbufs++;
+	if (!pass_begin(&p, r, c))
+		return; /* looked at, lost (lost_busy says why) */
 	capture_mbuf(&p, mbuf);
 	capx_scratch_put();
 }
@@ -656,11 +718,12 @@ static __always_inline void capture_burst(struct run *r, struct capx_counters *c
 		return;
 	}
 	__u32 n = capx_min(count, CAPX_MBUF_MAX_BURST);
+	/* Every mbuf is looked at: counted here once, not one by one. */
+	c->mbufs += n;
 	struct pass p;
 	if (!pass_begin(&p, r, c)) {
-		/* Every mbuf looked at and lost for want of a slot: one
-		 * lost_busy each, as user space sums losses per packet. */
-		c->mbufs += n;
+		/* Every mbuf lost for want of a slot: one lost_busy each, as
+		 * user space sums losses per packet. */
 		c->lost_busy += n - 1;
 		return;
 	}
@@ -668,16 +731,28 @@ static __always_inline void capture_burst(struct run *r, struct capx_counters *c
 				capx_clamp(n * sizeof(__u64), sizeof(__u64), CAPX_MBUF_MAX_BURST * sizeof(__u64)),
 				(const void *)r->array)) {
 		/* The array itself is unreadable: every entry counts. */
-		c->mbufs += n;
 		c->malformed += n;
 	} else {
+		__u32 *learnt = &capx_keep_learnt[r->probe_id & (CAPX_MAX_PROBES - 1)];
+		__u32 guess = *learnt;
 		struct batch *b = batch_of(p.s);
 		b->end = CAPX_MBUF_BATCH_TOP;
 		b->count = 0;
 		b->truncated = 0;
+		/* With a filter a hit starts from the filter's bytes alone
+		 * (spans as short as they can be for packets that do not
+		 * match); capturing everything, from the last hit's longest
+		 * packet, or the snaplen's worth before the first. */
+		b->keep_guess = capx_filter_bytes ? 0 : guess ? guess : capx_snaplen;
+		b->keep_max = 0;
 		p.batching = 1;
 		bpf_loop(n, burst_one, &p, 0);
 		batch_send(p.s, c);
+		/* The next hit starts from this one's longest match (none: as
+		 * it was). */
+		__u32 kept = b->keep_max;
+		if (!capx_filter_bytes && kept && kept != guess)
+			*learnt = kept;
 	}
 	capx_scratch_put();
 }
