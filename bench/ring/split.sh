@@ -6,10 +6,12 @@
 # 0, capture on CPU 1, both SCHED_FIFO, 4 MiB rings) and prints the tool's
 # CPU per captured packet split into user and system time.
 #
-# User and system time are /proc/PID/stat's utime and stime (tick-sampled,
-# scaled by the kernel to the exact runtime: cputime_adjust() in
-# kernel/sched/cputime.c), so runs should be a few hundred ms of CPU or
-# more; the total is schedstat's exact runtime.
+# The total is schedstat's exact runtime. User and system time are
+# /proc/PID/stat's utime and stime: tick-sampled (CONFIG_TICK_CPU_ACCOUNTING)
+# and scaled to the exact runtime (cputime_adjust(), kernel/sched/cputime.c).
+# A capture wakes up in step with the kernel, so the samples can land mostly
+# in one mode: read the split over several runs, and the write's cost from
+# tmpfs against /dev/null, which are exact totals.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
