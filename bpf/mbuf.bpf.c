@@ -155,36 +155,19 @@ struct mbuf_hdr {
 };
 
 /* A field at a layout offset. The offset is a constant to the verifier but
- * not to clang: a naturally aligned offset (every DPDK ABI's) is read with
- * one load, any other (a layout given with --mbuf-layout) byte by byte.
- * The test is on read-only data, so the verifier follows one branch only
- * and drops the other (is_branch_taken(), opt_hard_wire_dead_code_branches()
- * in kernel/bpf/verifier.c). The aligned load is an asm instruction of its
- * own: written in C, clang sees the same load from the same address in
- * both branches, sinks it below them with the lesser alignment and emits
- * the byte-by-byte form for both (~75 instructions per mbuf in
- * parse_first() instead of ~25). The offset is read once (capx_layout is
- * volatile: every mention is a load). */
-#define LOAD_AS(ptr, size)                                                     \
-	({                                                                     \
-		__u64 l_;                                                      \
-		if ((size) == 8)                                               \
-			asm volatile("%[v] = *(u64 *)(%[p] + 0)" : [v] "=r"(l_) : [p] "r"(ptr)); \
-		else if ((size) == 4)                                          \
-			asm volatile("%[v] = *(u32 *)(%[p] + 0)" : [v] "=r"(l_) : [p] "r"(ptr)); \
-		else                                                           \
-			asm volatile("%[v] = *(u16 *)(%[p] + 0)" : [v] "=r"(l_) : [p] "r"(ptr)); \
-		l_;                                                            \
-	})
+ * not to clang, which emits the byte-by-byte form for any offset: it sinks
+ * the load of an aligned-offset branch and the memcpy of the other into one
+ * load of the lesser alignment (~75 instructions per mbuf in
+ * parse_first()). An asm load per field in the aligned branch (the
+ * verifier drops the dead branch on read-only data, is_branch_taken())
+ * cut that to ~25, and made no difference that showed: bench/mbuf in
+ * kernel.bpf_stats_enabled run time per hit and in forwarding rate, A/B in
+ * one run (bench/README.md, mbuf), where the reads of the mbufs take most
+ * of a burst's time. So the plain form stays. */
 #define FIELD(raw, member, type)                                               \
 	({                                                                     \
 		type v_;                                                       \
-		__u32 off_ = capx_layout.member;                               \
-		_Static_assert(sizeof(type) == 2 || sizeof(type) == 4 || sizeof(type) == 8, "field size"); \
-		if ((off_ & (sizeof(type) - 1)) == 0)                          \
-			v_ = (type)LOAD_AS((raw) + off_, sizeof(type));        \
-		else                                                           \
-			__builtin_memcpy(&v_, (raw) + off_, sizeof(v_));       \
+		__builtin_memcpy(&v_, (raw) + capx_layout.member, sizeof(v_)); \
 		v_;                                                            \
 	})
 
