@@ -118,14 +118,18 @@ Result<std::size_t> RingBuffer::consume(RecordHandler &handler)
 	std::uint64_t cons = __atomic_load_n(cons_ptr, __ATOMIC_ACQUIRE);
 	std::uint64_t committed = cons;
 	std::size_t handled = 0;
-	// False when the handler asked to stop while releasing.
+	// False when the handler asked to stop while releasing, or a stop was
+	// requested: this loop reads until it finds the ring empty, and a BPF
+	// side that writes faster than the reader (capturing everything at
+	// several Mpps, the ring full and dropping) would otherwise keep one
+	// call going for as long as the traffic lasts after SIGINT.
 	auto commit = [&] {
 		if (cons == committed)
 			return true;
 		const bool more = handler.on_release();
 		__atomic_store_n(cons_ptr, cons, __ATOMIC_RELEASE);
 		committed = cons;
-		return more;
+		return more && !stop::requested();
 	};
 	for (;;) {
 		std::uint64_t prod = __atomic_load_n(prod_ptr, __ATOMIC_ACQUIRE);

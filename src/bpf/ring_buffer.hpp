@@ -43,7 +43,9 @@ public:
 	// handled (0 on timeout or stop).
 	Result<std::size_t> poll(std::chrono::milliseconds timeout, RecordHandler &handler);
 
-	// Hands every waiting record to `handler` without waiting.
+	// Hands every waiting record to `handler` without waiting; after a
+	// stop::request() it returns at the next release (every ring/64 bytes),
+	// whatever is still waiting.
 	Result<std::size_t> consume(RecordHandler &handler);
 
 	// Bytes written by the BPF side and not read yet (record headers
