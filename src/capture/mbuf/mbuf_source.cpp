@@ -25,7 +25,6 @@
 #include "capx/mbuf_abi.h"
 #include "core/clock.hpp"
 #include "core/log.hpp"
-#include "core/stop.hpp"
 #include "core/unique_fd.hpp"
 #include "filter/compiled_filter.hpp"
 #include "filter/ebpf_translator.hpp"
@@ -182,14 +181,6 @@ private:
 		}
 		return true;
 	}
-
-	// A stop ends the reading at the next release (every ring/kCommitFraction
-	// bytes, src/bpf/ring_buffer.cpp): RingBuffer::consume() reads until it
-	// finds the ring empty, and a BPF side that writes faster than this side
-	// reads (capturing everything at several Mpps, where the ring fills and
-	// drops) kept one call going for tens of seconds after SIGINT. The
-	// pipeline reads nothing after a stop either way (capture/pipeline.cpp).
-	bool on_release() override { return !stop::requested(); }
 
 	bool on_packet_record(std::span<const std::uint8_t> record)
 	{
