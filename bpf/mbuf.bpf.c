@@ -376,22 +376,7 @@ __noinline int batch_send(struct capx_scratch *s, struct capx_counters *c)
 	e->packet_id = 0;
 	e->port = 0;
 	__u64 size = capx_clamp(sizeof(*e) + len, sizeof(*e), CAPX_MBUF_BATCH_TOP);
-	/* Only the batch that takes the ring's fill across a multiple of
-	 * capx_wakeup_bytes wakes the reader, not every batch while the ring
-	 * is above it: a reader that falls behind (capture everything at a
-	 * few Mpps) left every burst waking it, and each wakeup is an
-	 * irq_work raised on the probed thread's CPU (bpf_ringbuf_commit():
-	 * irq_work_queue(), a self-IPI: native_write_msr() took 18-27% of the
-	 * DPDK lcore in perf, a VM exit each on this VM). A reader that is
-	 * behind is awake anyway; one asleep is woken within
-	 * capx_wakeup_bytes, or by its poll timeout (see capx_wakeup_bytes). */
-	__u64 flags = 0;
-	if (capx_wakeup_bytes) {
-		__u64 avail = bpf_ringbuf_query(&capx_events, BPF_RB_AVAIL_DATA);
-		flags = avail / capx_wakeup_bytes != (avail + size) / capx_wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-											 : BPF_RB_NO_WAKEUP;
-	}
-	if (bpf_ringbuf_output(&capx_events, e, size, flags)) {
+	if (bpf_ringbuf_output(&capx_events, e, size, capx_wakeup_flags(size))) {
 		c->lost_ring_full += b->count;
 	} else {
 		c->captured += b->count;

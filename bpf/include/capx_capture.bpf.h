@@ -52,11 +52,12 @@ struct capx_scratch {
 
 /* Set by user space before load (read-only data). */
 const volatile __u32 capx_snaplen = CAPX_PACKET_BUF_SIZE; /* -s */
-/* Batched wakeups: while the ring holds fewer than this many bytes a record
- * does not wake the reader (BPF_RB_NO_WAKEUP), the one that reaches it does
- * (BPF_RB_FORCE_WAKEUP). The reader must then bound the latency itself by
- * polling with a timeout and consuming what is there either way. 0: the
- * ring's own rule (a record wakes a reader that has caught up). */
+/* Batched wakeups: a record wakes the reader (BPF_RB_FORCE_WAKEUP) only
+ * when it takes the ring's fill across a multiple of this many bytes, else
+ * not (BPF_RB_NO_WAKEUP; capx_wakeup_flags()). The reader must then bound
+ * the latency itself by polling with a timeout and consuming what is there
+ * either way. 0: the ring's own rule (a record wakes a reader that has
+ * caught up). */
 const volatile __u32 capx_wakeup_bytes = 0;
 
 /* A regular array indexed by cpu * CAPX_SCRATCH_DEPTH + depth: per-CPU
@@ -211,6 +212,24 @@ static __always_inline void capx_event_set_task(struct capx_event *e)
 	e->flags |= CAPX_EVENT_HAS_TASK;
 }
 
+/* The ring flags for a record of `size` bytes (see capx_wakeup_bytes): only
+ * the record that takes the ring's fill across a multiple of
+ * capx_wakeup_bytes wakes the reader, not every record while the ring is
+ * above it. A reader that falls behind (capturing everything at a few
+ * Mpps) was otherwise woken by every record, and each wakeup is an irq_work
+ * raised on the producing CPU (bpf_ringbuf_commit(): irq_work_queue(), a
+ * self-IPI: native_write_msr() took 18-27% of a DPDK lcore in perf, a VM
+ * exit each on this VM). A reader that is behind is awake anyway; one
+ * asleep is woken within capx_wakeup_bytes, or by its poll timeout. */
+static __always_inline __u64 capx_wakeup_flags(__u64 size)
+{
+	if (!capx_wakeup_bytes)
+		return 0;
+	__u64 avail = bpf_ringbuf_query(&capx_events, BPF_RB_AVAIL_DATA);
+	return avail / capx_wakeup_bytes != (avail + size) / capx_wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+										 : BPF_RB_NO_WAKEUP;
+}
+
 /* Sends the record built at `rec` inside a scratch slot (the event, its
  * cap_len bytes right behind it) and counts the outcome; 0 when it was sent.
  * `rec` need not be at the slot's start: a program that reads a packet to
@@ -219,12 +238,7 @@ static __always_inline void capx_event_set_task(struct capx_event *e)
 static __always_inline int capx_emit_rec(struct capx_event *rec, struct capx_counters *c)
 {
 	__u64 len = capx_clamp(rec->cap_len, 0, CAPX_PACKET_BUF_SIZE);
-	__u64 flags = 0;
-	if (capx_wakeup_bytes)
-		flags = bpf_ringbuf_query(&capx_events, BPF_RB_AVAIL_DATA) + sizeof(*rec) + len >= capx_wakeup_bytes
-				? BPF_RB_FORCE_WAKEUP
-				: BPF_RB_NO_WAKEUP;
-	if (bpf_ringbuf_output(&capx_events, rec, sizeof(*rec) + len, flags)) {
+	if (bpf_ringbuf_output(&capx_events, rec, sizeof(*rec) + len, capx_wakeup_flags(sizeof(*rec) + len))) {
 		c->lost_ring_full++;
 		return -1;
 	}

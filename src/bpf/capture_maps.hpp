@@ -16,6 +16,15 @@ struct bpf_object;
 
 namespace capx::bpf {
 
+// capx_wakeup_bytes for a ring of `ring_bytes`: a record wakes the reader
+// each time it takes the ring's fill across another eighth
+// (capx_wakeup_flags()), so there are few wakeups under load; the reader's
+// poll timeout bounds the latency of what stays below.
+constexpr std::uint32_t wakeup_bytes(std::uint64_t ring_bytes)
+{
+	return static_cast<std::uint32_t>(ring_bytes / 8);
+}
+
 // Before load: one scratch slot per possible CPU and nesting level, and a
 // ring of at least `ring_bytes` (rounded up to a power of two pages).
 Result<void> size_capture_maps(struct bpf_object *object, std::uint64_t ring_bytes);

@@ -19,10 +19,6 @@ namespace capx::mbuf {
 
 namespace {
 
-// Wake the reader when the ring is this part full (capx_wakeup_bytes), as
-// capx skb does: few wakeups under load; the reader's poll timeout bounds
-// the latency.
-constexpr std::uint32_t kWakeupFraction = 8;
 // CAPX_MBUF_HDR_MAX in bpf/mbuf.bpf.c: the header bytes read per segment.
 constexpr unsigned kHeaderMax = 128;
 // Registers the programs read arguments from (x86-64: rdi rsi rdx rcx r8 r9).
@@ -166,7 +162,7 @@ Result<std::unique_ptr<UprobeSet>> UprobeSet::make(const std::vector<UprobeSpec>
 	std::uint32_t snaplen = limits.snaplen == 0 ? CAPX_PACKET_BUF_SIZE : limits.snaplen;
 	ro->capx_snaplen = std::min<std::uint32_t>(snaplen, CAPX_PACKET_BUF_SIZE);
 	ro->capx_filter_bytes = std::min<std::uint32_t>(limits.filter_bytes, CAPX_PACKET_BUF_SIZE);
-	ro->capx_wakeup_bytes = bpf_map__max_entries(s->maps.capx_events) / kWakeupFraction;
+	ro->capx_wakeup_bytes = bpf::wakeup_bytes(bpf_map__max_entries(s->maps.capx_events));
 	if (target.by_binary) {
 		ro->capx_by_binary = 1;
 		ro->capx_exe_ino = target.exe_inode;

@@ -29,9 +29,6 @@ constexpr unsigned kKprobeArgs = 6;
 // BTF-typed hooks: the argument array bpf/skb.bpf.c's ctx_arg() reaches
 // (MAX_BPF_FUNC_ARGS).
 constexpr unsigned kTracingArgs = 12;
-// Wake the reader when the ring is this part full (capx_wakeup_bytes): few
-// wakeups under load; the reader's poll timeout bounds the latency.
-constexpr std::uint32_t kWakeupFraction = 8;
 
 // The maps every object of a session shares: the first object's.
 constexpr const char *kSharedMaps[] = {"capx_events", "capx_counters", "capx_scratch_slots", "capx_scratch_depth",
@@ -106,7 +103,7 @@ void configure(::skb *s, std::uint32_t probe_id, const ResolvedProbe &p, const P
 	ro->capx_snaplen = std::min<std::uint32_t>(snaplen, CAPX_PACKET_BUF_SIZE);
 	ro->capx_filter_bytes = std::min<std::uint32_t>(filters.filter_bytes, CAPX_PACKET_BUF_SIZE);
 	ro->capx_record_stack = filters.stacks;
-	ro->capx_wakeup_bytes = ring_bytes / kWakeupFraction;
+	ro->capx_wakeup_bytes = bpf::wakeup_bytes(ring_bytes);
 }
 
 Result<bpf::Link> attach(struct bpf_program *prog, const ResolvedProbe &p)
