@@ -79,10 +79,13 @@ run() { # tool size rate output
 	file=$scratch/$tool.pcap
 	[ "$output" = null ] && file=/dev/null
 	case $tool in
-	capx) cmd=("$capx" ring -i "$rx" -s 262144 -B 4096 -w "$file") ;;
 	tcpdump) cmd=(tcpdump -i "$rx" -n -s 262144 -B 4096 -Z root -w "$file") ;;
-	*) [ -n "${variants[$tool]:-}" ] || die "unknown tool $tool"
-	   cmd=("${variants[$tool]}" ring -i "$rx" -s 262144 -B 4096 -w "$file") ;;
+	*)
+		local bin=$capx
+		[ "$tool" = capx ] || bin=${variants[$tool]:-}
+		[ -n "$bin" ] || die "unknown tool $tool"
+		cmd=("$bin" ring -i "$rx" -s 262144 -B 4096 -w "$file")
+		;;
 	esac
 	local err=$scratch/err
 	ip netns exec "$ns" taskset -c 1 chrt -f 10 "${cmd[@]}" >/dev/null 2>"$err" &
