@@ -20,7 +20,10 @@ usage: $0 [options]
                       (default: \$CAPX_BUILD_ROOT or $root/build)
   --capx PATH         capx binary (default: DIR/src/capx)
   --gen PATH          capx-gen binary (default: DIR/tests/progs/capx-gen)
-  --tools "LIST"      tools to run, from: capx tcpdump netsniff-ng (default: all)
+  --tools "LIST"      tools to run, from: capx tcpdump netsniff-ng floor
+                      (default: capx tcpdump netsniff-ng; floor is
+                      DIR/bench/ring/ring-floor, the least a ring capture to
+                      a file can do: see bench/ring/floor.c)
   --sizes "LIST"      frame sizes (default: "64 1500")
   --rates "LIST"      offered rates in pps for every size (default: a ladder
                       per size up to what the generator reaches; 0 = unpaced)
@@ -84,6 +87,7 @@ done
 
 capx=${capx:-$build/src/capx}
 gen=${gen:-$build/tests/progs/capx-gen}
+floor=$build/bench/ring/ring-floor
 seconds=${seconds:-$([ $quick = 1 ] && echo 1 || echo 3)}
 
 . "$here/../lib.sh"
@@ -93,6 +97,7 @@ for t in $tools; do
 	case $t in
 	capx) [ -x "$capx" ] || die "no capx at $capx" ;;
 	tcpdump|netsniff-ng) command -v "$t" >/dev/null || die "$t is not installed" ;;
+	floor) [ -x "$floor" ] || die "no ring-floor at $floor (build it: ninja -C $build)" ;;
 	*) die "unknown tool '$t'" ;;
 	esac
 done
@@ -183,6 +188,7 @@ tool_command() { # tool file
 	# -A/-Q: do not retune socket memory or IRQ affinity of the machine;
 	# -T: plain tcpdump pcap, -b: the CPU taskset gives it anyway.
 	netsniff-ng) cmd=(netsniff-ng --in "$rx" --out "$2" --silent -S "${ring_mb}MiB" -T 0xa1b2c3d4 -A -Q -b "$cap_cpu") ;;
+	floor) cmd=("$floor" -i "$rx" -B "$ring_kb" -w "$2") ;;
 	esac
 }
 
@@ -212,7 +218,7 @@ file_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
 tool_drops() { # tool stderr stdout
 	local d
 	case $1 in
-	capx|tcpdump) d=$(sed -n 's/^\([0-9]*\) packets\{0,1\} dropped by kernel.*/\1/p' "$2" | tail -1) ;;
+	capx|tcpdump|floor) d=$(sed -n 's/^\([0-9]*\) packets\{0,1\} dropped by kernel.*/\1/p' "$2" | tail -1) ;;
 	# netsniff-ng starts its summary lines with a carriage return.
 	netsniff-ng) d=$(tr -d '\r' < "$3" | sed -n 's/^ *\([0-9]*\) *packets failed filter (out of space).*/\1/p' | tail -1) ;;
 	esac
@@ -471,6 +477,15 @@ END {
 						line = line sprintf(" %s:%s", rl[j], ratio(cpu[s, rl[j], "capx"], cpu[s, rl[j], t]))
 				printf "  %17s cpu/pkt by offered pps:%s\n", "", line
 			}
+		}
+		# The floor against tcpdump: the best CPU ratio any ring capture
+		# to a file could show on this machine and traffic.
+		if (index(" " tools " ", " floor ") && index(" " tools " ", " tcpdump ")) {
+			line = ""
+			for (j = 1; j <= nr; j++)
+				if ((s, rl[j], "floor") in cpu && (s, rl[j], "tcpdump") in cpu)
+					line = line sprintf(" %s:%s", rl[j], ratio(cpu[s, rl[j], "floor"], cpu[s, rl[j], "tcpdump"]))
+			printf "  floor/tcpdump    loss-free rate %s, cpu/pkt by offered pps:%s\n", ratio(best[s, "floor"], best[s, "tcpdump"]), line
 		}
 		if (s in shorts)
 			printf "  generator short of the offered rate (>10%%), not counted for loss-free rates:%s\n", shorts[s]
