@@ -20,10 +20,11 @@ usage: $0 [options]
                       (default: \$CAPX_BUILD_ROOT or $root/build)
   --capx PATH         capx binary (default: DIR/src/capx)
   --gen PATH          capx-gen binary (default: DIR/tests/progs/capx-gen)
-  --tools "LIST"      tools to run, from: capx tcpdump netsniff-ng floor
+  --tools "LIST"      tools to run, from: capx tcpdump netsniff-ng floor floor-v
                       (default: capx tcpdump netsniff-ng; floor is
                       DIR/bench/ring/ring-floor, the least a ring capture to
-                      a file can do: see bench/ring/floor.c)
+                      a file can do, floor-v the same writing straight from
+                      the ring with writev(2): see bench/ring/floor.c)
   --sizes "LIST"      frame sizes (default: "64 1500")
   --rates "LIST"      offered rates in pps for every size (default: a ladder
                       per size up to what the generator reaches; 0 = unpaced)
@@ -97,7 +98,7 @@ for t in $tools; do
 	case $t in
 	capx) [ -x "$capx" ] || die "no capx at $capx" ;;
 	tcpdump|netsniff-ng) command -v "$t" >/dev/null || die "$t is not installed" ;;
-	floor) [ -x "$floor" ] || die "no ring-floor at $floor (build it: ninja -C $build)" ;;
+	floor|floor-v) [ -x "$floor" ] || die "no ring-floor at $floor (build it: ninja -C $build)" ;;
 	*) die "unknown tool '$t'" ;;
 	esac
 done
@@ -189,6 +190,7 @@ tool_command() { # tool file
 	# -T: plain tcpdump pcap, -b: the CPU taskset gives it anyway.
 	netsniff-ng) cmd=(netsniff-ng --in "$rx" --out "$2" --silent -S "${ring_mb}MiB" -T 0xa1b2c3d4 -A -Q -b "$cap_cpu") ;;
 	floor) cmd=("$floor" -i "$rx" -B "$ring_kb" -w "$2") ;;
+	floor-v) cmd=("$floor" -v -i "$rx" -B "$ring_kb" -w "$2") ;;
 	esac
 }
 
@@ -218,7 +220,7 @@ file_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
 tool_drops() { # tool stderr stdout
 	local d
 	case $1 in
-	capx|tcpdump|floor) d=$(sed -n 's/^\([0-9]*\) packets\{0,1\} dropped by kernel.*/\1/p' "$2" | tail -1) ;;
+	capx|tcpdump|floor|floor-v) d=$(sed -n 's/^\([0-9]*\) packets\{0,1\} dropped by kernel.*/\1/p' "$2" | tail -1) ;;
 	# netsniff-ng starts its summary lines with a carriage return.
 	netsniff-ng) d=$(tr -d '\r' < "$3" | sed -n 's/^ *\([0-9]*\) *packets failed filter (out of space).*/\1/p' | tail -1) ;;
 	esac

@@ -22,9 +22,10 @@ usage() {
 usage: $0 [options]
   --build DIR       meson build dir (default: \$CAPX_BUILD_ROOT or $root/build)
   --capx PATH       capx binary (default: DIR/src/capx)
-  --tools "LIST"    from: capx tcpdump floor floor-n (default: capx
-                    tcpdump; floor is DIR/bench/ring/ring-floor, see
-                    bench/ring/floor.c, floor-n the same with -n)
+  --tools "LIST"    from: capx tcpdump floor floor-n floor-v (default:
+                    capx tcpdump; floor is DIR/bench/ring/ring-floor, see
+                    bench/ring/floor.c, floor-n and floor-v the same with
+                    -n and -v)
   --sizes "LIST"    frame sizes (default: "64 1500")
   --rate "LIST"     offered pps per size, in the order of --sizes (default: "1000000 300000")
   --seconds N       traffic per run (default 4)
@@ -84,6 +85,7 @@ run() { # tool size rate output
 	tcpdump) cmd=(tcpdump -i "$rx" -n -s 262144 -B 4096 -Z root -w "$file") ;;
 	floor) cmd=("$build/bench/ring/ring-floor" -i "$rx" -B 4096 -w "$file") ;;
 	floor-n) cmd=("$build/bench/ring/ring-floor" -n -i "$rx" -B 4096 -w "$file") ;;
+	floor-v) cmd=("$build/bench/ring/ring-floor" -v -i "$rx" -B 4096 -w "$file") ;;
 	*)
 		local bin=$capx
 		[ "$tool" = capx ] || bin=${variants[$tool]:-}
