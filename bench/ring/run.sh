@@ -39,7 +39,8 @@ usage: $0 [options]
   --cap-cpu N         CPU for the capture (default 1)
   --no-rt             do not run generator and capture as SCHED_FIFO
   --cpu-budget PCT    give each capture only PCT% of its CPU (a cgroup CPU
-                      quota, 10 ms period): makes the capture, not the
+                      quota, 10 ms period; below 10%, a 1 ms quota in a
+                      longer period): makes the capture, not the
                       generator, the bottleneck, so loss-free rates differ
   --out DIR           keep results.tsv and logs here (default: a temp dir,
                       removed unless --out is given)
@@ -144,17 +145,23 @@ cgroup_prefix=()
 if [ -n "$budget" ]; then
 	[[ "$budget" =~ ^[0-9]+$ ]] && [ "$budget" -ge 1 ] && [ "$budget" -le 100 ] ||
 		die "--cpu-budget takes a percentage 1..100"
-	quota_us=$((budget * 100)) # of a 10 ms period
+	# A 10 ms period; below 10% the quota would be under the kernel's
+	# 1 ms minimum (min_cfs_quota_period, kernel/sched/core.c), so the
+	# quota stays at 1 ms and the period grows instead.
+	period_us=10000 quota_us=$((budget * 100))
+	if [ "$budget" -lt 10 ]; then
+		period_us=$((100000 / budget)) quota_us=1000
+	fi
 	if [ -f /sys/fs/cgroup/cpu/cpu.cfs_quota_us ]; then # cgroup v1
 		cgroup=/sys/fs/cgroup/cpu/capxbench$$
 		mkdir "$cgroup"
-		echo 10000 > "$cgroup/cpu.cfs_period_us"
+		echo "$period_us" > "$cgroup/cpu.cfs_period_us"
 		echo "$quota_us" > "$cgroup/cpu.cfs_quota_us"
 		echo 262144 > "$cgroup/cpu.shares" # the most v1 allows
 	elif grep -qw cpu /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then # v2
 		cgroup=/sys/fs/cgroup/capxbench$$
 		mkdir "$cgroup"
-		echo "$quota_us 10000" > "$cgroup/cpu.max"
+		echo "$quota_us $period_us" > "$cgroup/cpu.max"
 		echo 10000 > "$cgroup/cpu.weight" # the most v2 allows
 	else
 		die "--cpu-budget needs the cgroup cpu controller"

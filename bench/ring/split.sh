@@ -63,6 +63,11 @@ out=
 bench_require_root "network namespaces, AF_PACKET"
 bench_require_commands jq taskset ip tcpdump
 [ -x "$gen" ] || die "no capx-gen at $gen"
+# A /dev/null that something deleted and a redirection then made again is a
+# regular file (on this machine's devtmpfs): the "null" runs would write
+# into it and measure a file write.
+[[ " $outputs " != *" null "* ]] || [ -c /dev/null ] ||
+	die "/dev/null is not a character device (mknod -m 666 /dev/null c 1 3)"
 
 ns=capxsplit$$ tx=cxst$$ rx=cxsr$$
 bench_scratch capx-split
