@@ -5,7 +5,7 @@
  * copies a 16-byte pcap record header and the frame's bytes into a 1 MiB
  * buffer that goes to the file in 256 KiB write(2)s once the block is back
  * in the kernel's hands. Nothing else: no filter, no snaplen, no VLAN tag
- * put back, no rotation, no error recovery, no statistics line. What capx
+ * put back, no rotation, no error recovery, no live status. What capx
  * spends beyond this is capx's own; what this spends is the cost of reading
  * the frames the kernel wrote and of writing them to the file, which any
  * tool pays.
