@@ -56,19 +56,7 @@ static void die(const char *what)
 	exit(1);
 }
 
-static void write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			die("write");
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
+// Writes all of `iov` (advancing it past what a short write took).
 static void writev_all(int fd, struct iovec *iov, int n)
 {
 	while (n > 0) {
@@ -76,8 +64,7 @@ static void writev_all(int fd, struct iovec *iov, int n)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
-			die("writev");
-		// A short write: skip what went out, go on with the rest.
+			die("write");
 		while (n > 0 && (size_t)w >= iov->iov_len) {
 			w -= (ssize_t)iov->iov_len;
 			iov++;
@@ -88,6 +75,14 @@ static void writev_all(int fd, struct iovec *iov, int n)
 			iov->iov_len -= (size_t)w;
 		}
 	}
+}
+
+static void write_all(int fd, uint8_t *p, size_t n)
+{
+	if (n == 0) // writev would return 0, which reads as a failure
+		return;
+	struct iovec one = {p, n};
+	writev_all(fd, &one, 1);
 }
 
 int main(int argc, char **argv)

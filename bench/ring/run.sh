@@ -196,8 +196,8 @@ tool_command() { # tool file
 	# -A/-Q: do not retune socket memory or IRQ affinity of the machine;
 	# -T: plain tcpdump pcap, -b: the CPU taskset gives it anyway.
 	netsniff-ng) cmd=(netsniff-ng --in "$rx" --out "$2" --silent -S "${ring_mb}MiB" -T 0xa1b2c3d4 -A -Q -b "$cap_cpu") ;;
-	floor) cmd=("$floor" -i "$rx" -B "$ring_kb" -w "$2") ;;
-	floor-v) cmd=("$floor" -v -i "$rx" -B "$ring_kb" -w "$2") ;;
+	# floor, floor-v: ring-floor with no flag, -v.
+	floor|floor-v) cmd=("$floor" ${1#floor} -i "$rx" -B "$ring_kb" -w "$2") ;;
 	esac
 }
 

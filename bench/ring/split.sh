@@ -63,6 +63,8 @@ out=
 bench_require_root "network namespaces, AF_PACKET"
 bench_require_commands jq taskset ip tcpdump
 [ -x "$gen" ] || die "no capx-gen at $gen"
+floor=$build/bench/ring/ring-floor
+[[ " $tools " != *" floor"* ]] || [ -x "$floor" ] || die "no ring-floor at $floor (build it: ninja -C $build)"
 # A /dev/null that something deleted and a redirection then made again is a
 # regular file (on this machine's devtmpfs): the "null" runs would write
 # into it and measure a file write.
@@ -88,9 +90,8 @@ run() { # tool size rate output
 	[ "$output" = null ] && file=/dev/null
 	case $tool in
 	tcpdump) cmd=(tcpdump -i "$rx" -n -s 262144 -B 4096 -Z root -w "$file") ;;
-	floor) cmd=("$build/bench/ring/ring-floor" -i "$rx" -B 4096 -w "$file") ;;
-	floor-n) cmd=("$build/bench/ring/ring-floor" -n -i "$rx" -B 4096 -w "$file") ;;
-	floor-v) cmd=("$build/bench/ring/ring-floor" -v -i "$rx" -B 4096 -w "$file") ;;
+	# floor, floor-n, floor-v: ring-floor with no flag, -n, -v.
+	floor|floor-n|floor-v) cmd=("$floor" ${tool#floor} -i "$rx" -B 4096 -w "$file") ;;
 	*)
 		local bin=$capx
 		[ "$tool" = capx ] || bin=${variants[$tool]:-}
