@@ -56,6 +56,8 @@ constexpr Section kSections[] = {
 };
 
 constexpr std::string_view kSectionPrefix = "capx/";
+// How a verifier refusal starts (explain_refusal() recognises it).
+constexpr std::string_view kRefused = "the kernel rejected BPF program";
 // Verifier log per program, used only when a load fails. Kernels >= 6.4
 // keep the tail of a longer log, which holds the reason.
 constexpr std::size_t kLogBytes = 1 << 20;
@@ -270,13 +272,16 @@ Result<void> load_with_filter(bpf_object *object, const FilterBodies &bodies, co
 			if (st->log[0] == '\0')
 				continue;
 			spdlog::debug("verifier log of BPF program '{}':\n{}", bpf_program__name(p), st->log.data());
-			return fail(fmt::format("the kernel rejected BPF program '{}': {}", bpf_program__name(p),
-						verifier_reason(st->log.data())),
+			return fail(fmt::format("{} '{}': {}", kRefused, bpf_program__name(p), verifier_reason(st->log.data())),
 				    "run with -v to see the verifier log");
 		}
 		return fail_errno(e, fmt::format("cannot load BPF object '{}'", bpf_object__name(object)),
 				  e == EPERM || e == EACCES ? privilege_hint() : std::string{});
 	}
+
+	for (const ProgramCost &cost : verifier_costs(object))
+		spdlog::debug("BPF program '{}': {} instructions verified ({:.1f}% of the verifier's limit)", cost.program,
+			      cost.verified_insns, 100.0 * cost.verified_insns / kVerifierInsnLimit);
 
 	for (std::size_t i = 0; i < std::size(kPlaceholders); i++) {
 		const Placeholder &p = kPlaceholders[i];
@@ -290,6 +295,34 @@ Result<void> load_with_filter(bpf_object *object, const FilterBodies &bodies, co
 						bpf_object__name(object), p.name, p.mode));
 	}
 	return {};
+}
+
+Error explain_refusal(Error e, std::string_view point, std::string_view expression)
+{
+	if (!e.message.starts_with(kRefused))
+		return e;
+	std::string what = expression.empty() ? std::string("capturing everything") : fmt::format("'{}'", expression);
+	e.message = fmt::format("capx {} cannot load its capture program for {}: {}", point, what, e.message);
+	e.hint = "try a simpler expression (protochain and long 'or' chains cost the verifier most), or run with -v "
+		 "for the verifier log and each program's size";
+	return e;
+}
+
+std::vector<ProgramCost> verifier_costs(const bpf_object *object)
+{
+	std::vector<ProgramCost> costs;
+	bpf_program *prog;
+	bpf_object__for_each_program(prog, object) {
+		int fd = bpf_program__fd(prog);
+		if (fd < 0)
+			continue;
+		bpf_prog_info info{};
+		std::uint32_t size = sizeof(info);
+		if (bpf_obj_get_info_by_fd(fd, &info, &size))
+			continue;
+		costs.push_back({bpf_program__name(prog), info.verified_insns});
+	}
+	return costs;
 }
 
 } // namespace capx::bpf

@@ -39,8 +39,11 @@
 // returns 0 (keeps nothing), never "everything".
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/error.hpp"
@@ -67,7 +70,28 @@ struct FilterBodies {
 // the global data) -- the default is bpf_object__load(). On failure the
 // error names the program and the verifier's last words; -v logs the whole
 // verifier log.
-Result<void> load_with_filter(bpf_object *object, const FilterBodies &bodies,
-			      const std::function<int()> &load = {});
+[[nodiscard]] Result<void> load_with_filter(bpf_object *object, const FilterBodies &bodies,
+					    const std::function<int()> &load = {});
+
+// A verifier refusal from load_with_filter() in words a user can act on:
+// the capture point ("mbuf"), the expression and the verifier's reason,
+// with what to try. Any other error is returned as it is.
+Error explain_refusal(Error e, std::string_view point, std::string_view expression);
+
+// The verifier's limit on instructions processed per program
+// (BPF_COMPLEXITY_LIMIT_INSNS in include/linux/bpf.h since 5.2).
+inline constexpr std::uint32_t kVerifierInsnLimit = 1'000'000;
+
+// What the verifier did to load one program: bpf_prog_info.verified_insns
+// (Linux 5.16), the instructions it processed, which is what the limit
+// counts. load_with_filter() logs each at -v.
+struct ProgramCost {
+	std::string program;
+	std::uint32_t verified_insns = 0;
+};
+
+// The costs of every loaded program of `object`; a program whose info the
+// kernel does not give is left out.
+std::vector<ProgramCost> verifier_costs(const bpf_object *object);
 
 } // namespace capx::bpf

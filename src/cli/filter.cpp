@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "bpf/filter_test_program.hpp"
+#include "bpf/inject.hpp"
 #include "capture/pcap_reader.hpp"
 #include "cli/command.hpp"
 #include "cli/options.hpp"
@@ -19,6 +20,7 @@
 #include "filter/compiled_filter.hpp"
 #include "filter/ebpf_translator.hpp"
 #include "filter/executor.hpp"
+#include "filter/kernel_runner.hpp"
 #include "output/sink_factory.hpp"
 
 namespace capx::cli {
@@ -87,6 +89,14 @@ Result<void> dump(const FilterOptions &o, const std::string &expression, std::ui
 			fmt::print("{}", dump_ebpf_array(ebpf->insns));
 		else
 			fmt::print("{}\n", disassemble_ebpf(ebpf->insns));
+		// What the verifier takes for it, where this machine lets capx
+		// load it: the part of every capture program's cost the
+		// expression decides (capx ... -v logs each program's total).
+		if (KernelFilterRunner::unavailable_reason().empty())
+			if (auto runner = KernelFilterRunner::load(*ebpf); runner && runner->verified_insns())
+				fmt::print("; the verifier processed {} instructions for it ({:.1f}% of its limit)\n",
+					   runner->verified_insns(),
+					   100.0 * runner->verified_insns() / bpf::kVerifierInsnLimit);
 	}
 	return {};
 }

@@ -174,6 +174,10 @@ Result<KernelFilterRunner> KernelFilterRunner::load(const EbpfFilter &filter)
 			    err == EPERM ? privilege_hint() : std::string{});
 	}
 	r.prog_.reset(fd);
+	bpf_prog_info info{};
+	__u32 size = sizeof(info);
+	if (bpf_obj_get_info_by_fd(fd, &info, &size) == 0)
+		r.verified_insns_ = info.verified_insns;
 	return r;
 }
 

@@ -39,6 +39,10 @@ public:
 	static constexpr std::uint32_t kMaxPacket = 3000;
 
 	const std::string &verifier_log() const { return log_; }
+	// Instructions the verifier processed to load it (bpf_prog_info,
+	// Linux 5.16; 0 where the kernel does not say): the filter's own share
+	// of every capture program it is injected into.
+	std::uint32_t verified_insns() const { return verified_insns_; }
 
 private:
 	Result<std::uint32_t> test_run(std::span<const std::uint8_t> packet, std::uint32_t wire_len,
@@ -49,6 +53,7 @@ private:
 	UniqueFd buf_map_;
 	UniqueFd prog_;
 	std::string log_;
+	std::uint32_t verified_insns_ = 0;
 };
 
 } // namespace capx

@@ -102,4 +102,17 @@ grep -q '^capx: ' "$work/err" || fail "no one-line error for a bad expression: $
 if "$CAPX" filter -w "$work/out.pcap" tcp 2>"$work/err"; then
 	fail "capx filter without -r or -d succeeded"
 fi
+
+# -d says what the verifier takes for the filter, for each mode: a
+# protochain costs far more than a plain protocol test.
+verified() {
+	"$CAPX" filter -d --mode buf "$1" | sed -n 's/^; the verifier processed \([0-9]*\) instructions.*/\1/p'
+}
+if [ "$(id -u)" = 0 ]; then
+	small=$(verified tcp)
+	large=$(verified 'ip6 protochain 58')
+	[ -n "$small" ] && [ -n "$large" ] || fail "capx filter -d printed no verifier figure: '$small' '$large'"
+	[ "$large" -gt $((small * 10)) ] || fail "protochain verified in $large instructions, tcp in $small"
+	note "verifier: tcp $small, ip6 protochain 58 $large instructions"
+fi
 exit 0

@@ -204,7 +204,7 @@ Result<std::unique_ptr<Source>> SkbSource::make(const SkbConfig &config)
 
 	auto probes = ProbeSet::make(resolved, filters, filter->bodies, config.ring_kib * 1024);
 	if (!probes)
-		return std::unexpected(std::move(probes.error()));
+		return std::unexpected(bpf::explain_refusal(std::move(probes.error()), "skb", config.expression));
 	auto ring = bpf::RingBuffer::open((*probes)->events_map_fd());
 	if (!ring)
 		return std::unexpected(std::move(ring.error()));
