@@ -7,8 +7,8 @@
  * once per probe with the probe id as BPF cookie (bpf_get_attach_cookie()),
  * the key of the probe's struct capx_mbuf_probe in capx_mbuf_probes
  * (include/capx/mbuf_abi.h):
- *   capx_mbuf_entry   CAPX_MBUF_ONE (one mbuf) and CAPX_MBUF_BURST (an
- *                     array and its count) at function entry;
+ *   capx_mbuf_one     CAPX_MBUF_ONE: one mbuf at function entry;
+ *   capx_mbuf_burst   CAPX_MBUF_BURST: an array and its count at entry;
  *   capx_mbuf_stash   CAPX_MBUF_BURST_RET at entry: keeps the array pointer
  *                     (and the queue matched) per thread until
  *   capx_mbuf_ret     the return, where the count is the return value: an
@@ -320,7 +320,6 @@ static __always_inline int copy_chain(struct capx_scratch *s, struct chain *ch, 
 
 /* What a probe run knows besides the mbuf. */
 struct run {
-	__u64 array;    /* bursts: the mbuf pointer array */
 	__u32 probe_id;
 	__u32 queue;    /* the queue matched, NO_QUEUE: none */
 	__u32 direction;
@@ -413,11 +412,14 @@ static __always_inline void batch_kept(struct capx_scratch *s, __u32 keep)
 		b->keep_guess = keep;
 }
 
-/* What the mbufs of one hit share: taken once per hit, not per mbuf. */
+/* What the mbufs of one hit share: taken once per hit, not per mbuf. Kept
+ * in the slot's tail (pass_of()) like struct batch, for the same reason,
+ * and so that capture_mbuf() can be a global function whose only pointers
+ * are the slot and the counters: a global function sees its pointer
+ * arguments as plain memory of their type's size, so a pointer stored in
+ * a struct it is handed comes back as a number. */
 struct pass {
-	const struct run *run;
-	struct capx_counters *c;
-	struct capx_scratch *s; /* the hit's one slot: packet in data, header and pointers in tail */
+	struct run run;
 	__u32 first;            /* first_bytes() */
 	/* Where the packet data starts, from the mbuf's address (a pktmbuf
 	 * pool puts every buffer right behind its mbuf, rte_pktmbuf_init():
@@ -432,14 +434,37 @@ struct pass {
 	__u32 batching;
 };
 
+#define CAPX_MBUF_PASS_AT (CAPX_MBUF_BATCH_AT + sizeof(struct batch))
+_Static_assert(CAPX_MBUF_PASS_AT + sizeof(struct pass) <= CAPX_SCRATCH_TAIL, "the hit's state fits the slot's tail");
+
+static __always_inline struct pass *pass_of(struct capx_scratch *s)
+{
+	return (struct pass *)(s->tail + CAPX_MBUF_PASS_AT);
+}
+
+/* The filter, run from this one place for every path of every program: a
+ * global function is verified once, against its signature, where the
+ * static placeholder is walked again at each call site with each state the
+ * caller brings (the filter was inlined into four paths of one program,
+ * which took some 6.18 and 7.2 kernels past the 1M-instruction limit).
+ * The packet starts at s->data + at; the filter reads at most
+ * CAPX_PACKET_BUF_SIZE bytes from there, inside the slot's data and tail. */
+__noinline __u32 filter_at(struct capx_scratch *s, __u32 at, __u32 len, __u32 wire_len)
+{
+	if (!s)
+		return 0;
+	__u64 off = capx_clamp(at, 0, CAPX_MBUF_BATCH_TOP);
+	return capx_filter_buf(s->data + off, capx_clamp(len, 0, CAPX_PACKET_BUF_SIZE), wire_len);
+}
+
 /* The parts of s->event every record of a hit shares, filled at its first
  * match: the time, CPU, task and probe. A burst's packets are handed over
  * together (an rx burst returns them at once, a tx burst takes them at
  * once), so they share one timestamp. */
-static __always_inline void event_template(struct pass *p)
+static __always_inline void event_template(struct capx_scratch *s, struct pass *p)
 {
-	const struct run *r = p->run;
-	struct capx_event *e = &p->s->event;
+	const struct run *r = &p->run;
+	struct capx_event *e = &s->event;
 	e->wire_len = 0;
 	e->cap_len = 0;
 	e->flags = 0;
@@ -471,14 +496,15 @@ static __always_inline void set_record(struct capx_event *e, const struct run *r
  * first part (every field but next: one cache line) and one of exactly the
  * bytes the filter needs where the first segment holds them; a segment
  * more per chain, the rest of the packet only for a match. */
-static __always_inline void capture_mbuf(struct pass *p, __u64 mbuf)
+__noinline int capture_mbuf(struct capx_scratch *s, struct capx_counters *c, __u64 mbuf)
 {
-	struct capx_counters *c = p->c;
-	struct capx_scratch *s = p->s;
-	const struct run *r = p->run;
+	if (!s || !c)
+		return 0;
+	struct pass *p = pass_of(s);
+	const struct run *r = &p->run;
 	if (!mbuf) {
 		c->malformed++;
-		return;
+		return 0;
 	}
 	/* One helper call per mbuf where the data sits where the hit's first
 	 * mbuf had it: the header and the filter's bytes in one span (a
@@ -517,13 +543,13 @@ static __always_inline void capture_mbuf(struct pass *p, __u64 mbuf)
 	} else {
 		if (bpf_probe_read_user(s->tail, capx_clamp(p->first, 1, CAPX_MBUF_HDR_MAX), (const void *)mbuf)) {
 			c->malformed++;
-			return;
+			return 0;
 		}
 		parse_first(s->tail, &h);
 	}
 	if (!packet_ok(&h) || (h.nb_segs > 1 && read_hdr(s, mbuf, &h))) {
 		c->malformed++;
-		return;
+		return 0;
 	}
 	__u32 wire_len = h.pkt_len;
 	__u32 limit = capx_min(wire_len, CAPX_PACKET_BUF_SIZE);
@@ -543,10 +569,10 @@ static __always_inline void capture_mbuf(struct pass *p, __u64 mbuf)
 	__u32 front = p->batching ? CAPX_MBUF_ENTRY_HDR : sizeof(struct capx_event);
 	if (span && at == p->span_at && at >= front && want <= h.data_len && at + want <= span) {
 		__u64 off = capx_clamp(base + at, sizeof(struct capx_event), CAPX_MBUF_BATCH_TOP);
-		__u32 ret = capx_filter_buf(s->data + off, capx_min(want, CAPX_MBUF_SPAN_MAX), wire_len);
+		__u32 ret = filter_at(s, off, capx_min(want, CAPX_MBUF_SPAN_MAX), wire_len);
 		if (!ret) {
 			c->filtered_out++;
-			return;
+			return 0;
 		}
 		/* The bytes of the packet in the span. */
 		__u32 avail = capx_min(capx_min(h.data_len, span - at), limit);
@@ -557,13 +583,13 @@ static __always_inline void capture_mbuf(struct pass *p, __u64 mbuf)
 			/* All that is kept is there: sent from where it is, the
 			 * record's event written over the headroom in front. */
 			if (!p->have_event)
-				event_template(p);
+				event_template(s, p);
 			struct capx_event *e = (struct capx_event *)(s->data + off - sizeof(struct capx_event));
 			__builtin_memcpy(e, &s->event, sizeof(*e));
 			set_record(e, r, &h, mbuf, ret, avail);
 			if (!p->batching) {
 				capx_emit_rec(e, c);
-				return;
+				return 0;
 			}
 			/* A burst: the next entry of the batch, from its
 			 * header to the span's end (where the entry above
@@ -577,7 +603,7 @@ static __always_inline void capture_mbuf(struct pass *p, __u64 mbuf)
 			b->count++;
 			if (e->flags & CAPX_EVENT_TRUNCATED)
 				b->truncated++;
-			return;
+			return 0;
 		}
 		/* More than the span holds: the packet copied anew to the
 		 * start of data, below. */
@@ -600,7 +626,7 @@ static __always_inline void capture_mbuf(struct pass *p, __u64 mbuf)
 			/* Not one byte of the first segment readable: its
 			 * buf_addr was not a buffer of this process. */
 			c->malformed++;
-			return;
+			return 0;
 		}
 		ch.data += want;
 		ch.left -= want;
@@ -609,15 +635,15 @@ static __always_inline void capture_mbuf(struct pass *p, __u64 mbuf)
 		/* As above, or a later segment broke. */
 		if (ch.done == 0) {
 			c->malformed++;
-			return;
+			return 0;
 		}
 		c->errors++;
 	}
 	__u32 copied = ch.done;
-	__u32 ret = capx_filter_buf(s->data, capx_min(copied, CAPX_PACKET_BUF_SIZE), wire_len);
+	__u32 ret = filter_at(s, 0, capx_min(copied, CAPX_PACKET_BUF_SIZE), wire_len);
 	if (!ret) {
 		c->filtered_out++;
-		return;
+		return 0;
 	}
 	/* A match: the rest up to the snaplen, behind what is there. */
 	__u32 keep = capx_keep_len(ret, limit);
@@ -630,56 +656,65 @@ static __always_inline void capture_mbuf(struct pass *p, __u64 mbuf)
 	}
 
 	if (!p->have_event)
-		event_template(p);
+		event_template(s, p);
 	set_record(&s->event, r, &h, mbuf, ret, copied);
 	capx_emit(s, c);
+	return 0;
 }
 
-/* The pass of a hit: its one scratch slot. 0 when there is none (counted
- * by capx_scratch_get()); else the caller returns the slot with
+/* The hit's one scratch slot with its pass set up, NULL when there is none
+ * (counted by capx_scratch_get()); else the caller returns the slot with
  * capx_scratch_put(). */
-static __always_inline int pass_begin(struct pass *p, const struct run *r, struct capx_counters *c)
+static __always_inline struct capx_scratch *pass_begin(const struct run *r, struct capx_counters *c)
 {
-	p->run = r;
-	p->c = c;
+	struct capx_scratch *s = capx_scratch_get(c);
+	if (!s)
+		return 0;
+	struct pass *p = pass_of(s);
+	p->run = *r;
 	p->first = first_bytes();
 	p->span_at = capx_span_learnt[r->probe_id & (CAPX_MAX_PROBES - 1)];
 	p->learning = 1;
 	p->have_event = 0;
 	p->batching = 0;
-	p->s = capx_scratch_get(c);
-	return p->s != 0;
+	return s;
 }
 
 /* One mbuf at `mbuf` (CAPX_MBUF_ONE). */
 static __always_inline void capture_one(const struct run *r, struct capx_counters *c, __u64 mbuf)
 {
-	struct pass p;
 	c->mbufs++;
-	if (!pass_begin(&p, r, c))
+	struct capx_scratch *s = pass_begin(r, c);
+	if (!s)
 		return; /* looked at, lost (lost_busy says why) */
-	capture_mbuf(&p, mbuf);
+	capture_mbuf(s, c, mbuf);
 	capx_scratch_put();
 }
+
+/* What burst_one() is handed: the hit's slot and counters. */
+struct burst_loop {
+	struct capx_scratch *s;
+	struct capx_counters *c;
+};
 
 /* bpf_loop() callback: mbuf `i` of the burst. */
 static long burst_one(__u32 i, void *data)
 {
-	struct pass *p = data;
+	struct burst_loop *l = data;
 	if (i >= CAPX_MBUF_MAX_BURST)
 		return 1;
-	const __u64 *ptrs = (const __u64 *)(p->s->tail + CAPX_MBUF_PTRS_AT);
+	const __u64 *ptrs = (const __u64 *)(l->s->tail + CAPX_MBUF_PTRS_AT);
 	/* The clamp on the very register used: clang indexes with a copy of i
 	 * the test above says nothing about. */
-	capture_mbuf(p, ptrs[capx_clamp(i, 0, CAPX_MBUF_MAX_BURST - 1)]);
+	capture_mbuf(l->s, l->c, ptrs[capx_clamp(i, 0, CAPX_MBUF_MAX_BURST - 1)]);
 	return 0;
 }
 
-/* A burst of `count` mbufs at `r->array`. The pointer array is read in one
+/* A burst of `count` mbufs at `array`. The pointer array is read in one
  * go into the slot's tail: one helper call per burst instead of one per
  * mbuf. bpf_loop() (Linux 5.17) keeps the per-mbuf path verified once
  * whatever the burst size. */
-static __always_inline void capture_burst(struct run *r, struct capx_counters *c, __u32 count)
+static __always_inline void capture_burst(const struct run *r, struct capx_counters *c, __u64 array, __u32 count)
 {
 	if (count == 0) {
 		c->empty_bursts++;
@@ -688,22 +723,22 @@ static __always_inline void capture_burst(struct run *r, struct capx_counters *c
 	__u32 n = capx_min(count, CAPX_MBUF_MAX_BURST);
 	/* Every mbuf is looked at: counted here once, not one by one. */
 	c->mbufs += n;
-	struct pass p;
-	if (!pass_begin(&p, r, c)) {
+	struct capx_scratch *s = pass_begin(r, c);
+	if (!s) {
 		/* Every mbuf lost for want of a slot: one lost_busy each, as
 		 * user space sums losses per packet. */
 		c->lost_busy += n - 1;
 		return;
 	}
-	if (bpf_probe_read_user(p.s->tail + CAPX_MBUF_PTRS_AT,
+	if (bpf_probe_read_user(s->tail + CAPX_MBUF_PTRS_AT,
 				capx_clamp(n * sizeof(__u64), sizeof(__u64), CAPX_MBUF_MAX_BURST * sizeof(__u64)),
-				(const void *)r->array)) {
+				(const void *)array)) {
 		/* The array itself is unreadable: every entry counts. */
 		c->malformed += n;
 	} else {
 		__u32 *learnt = &capx_keep_learnt[r->probe_id & (CAPX_MAX_PROBES - 1)];
 		__u32 guess = *learnt;
-		struct batch *b = batch_of(p.s);
+		struct batch *b = batch_of(s);
 		b->end = CAPX_MBUF_BATCH_TOP;
 		b->count = 0;
 		b->truncated = 0;
@@ -713,9 +748,10 @@ static __always_inline void capture_burst(struct run *r, struct capx_counters *c
 		 * packet, or the snaplen's worth before the first. */
 		b->keep_guess = capx_filter_bytes ? 0 : guess ? guess : capx_snaplen;
 		b->keep_max = 0;
-		p.batching = 1;
-		bpf_loop(n, burst_one, &p, 0);
-		batch_send(p.s, c);
+		pass_of(s)->batching = 1;
+		struct burst_loop loop = {.s = s, .c = c};
+		bpf_loop(n, burst_one, &loop, 0);
+		batch_send(s, c);
 		/* The next hit starts from this one's longest match (none: as
 		 * it was). */
 		__u32 kept = b->keep_max;
@@ -796,29 +832,48 @@ static __always_inline const struct capx_mbuf_probe *probe_for(struct pt_regs *c
 	return 0;
 }
 
-SEC("capx/uprobe")
-int capx_mbuf_entry(struct pt_regs *ctx)
+/* The probe and its counters at the start of a hit, with the hit counted;
+ * NULL when the hit is not the probe's (probe_for()). */
+static __always_inline struct capx_counters *hit_begin(struct pt_regs *ctx, struct run *r,
+						       const struct capx_mbuf_probe **probe)
 {
-	struct run r = {};
-	const struct capx_mbuf_probe *p = probe_for(ctx, &r);
+	const struct capx_mbuf_probe *p = probe_for(ctx, r);
 	if (!p)
 		return 0;
-	struct capx_counters *c = capx_counters_get(r.probe_id);
+	struct capx_counters *c = capx_counters_get(r->probe_id);
 	if (!c)
 		return 0;
 	c->hits++;
-	if (p->mode == CAPX_MBUF_ONE) {
+	*probe = p;
+	return c;
+}
+
+/* CAPX_MBUF_ONE: one mbuf, the argument mbuf_arg. */
+SEC("capx/uprobe")
+int capx_mbuf_one(struct pt_regs *ctx)
+{
+	struct run r = {};
+	const struct capx_mbuf_probe *p;
+	struct capx_counters *c = hit_begin(ctx, &r, &p);
+	if (c)
 		capture_one(&r, c, arg(ctx, p->mbuf_arg));
-	} else if (p->mode == CAPX_MBUF_BURST) {
-		r.array = arg(ctx, p->mbuf_arg);
-		/* Burst counts are uint16_t in DPDK's APIs (nb_pkts); the upper
-		 * bits of a register holding a narrower argument are undefined
-		 * in the x86-64 ABI. */
-		capture_burst(&r, c, (__u16)arg(ctx, p->count_arg));
-	}
 	return 0;
 }
 
+/* CAPX_MBUF_BURST: the array mbuf_arg of count_arg mbufs, at entry. */
+SEC("capx/uprobe")
+int capx_mbuf_burst(struct pt_regs *ctx)
+{
+	struct run r = {};
+	const struct capx_mbuf_probe *p;
+	struct capx_counters *c = hit_begin(ctx, &r, &p);
+	/* Burst counts are uint16_t in DPDK's APIs (nb_pkts); the upper bits
+	 * of a register holding a narrower argument are undefined in the
+	 * x86-64 ABI. */
+	if (c)
+		capture_burst(&r, c, arg(ctx, p->mbuf_arg), (__u16)arg(ctx, p->count_arg));
+	return 0;
+}
 SEC("capx/uprobe")
 int capx_mbuf_stash(struct pt_regs *ctx)
 {
@@ -852,7 +907,6 @@ int capx_mbuf_ret(struct pt_regs *ctx)
 	if (!p || !c)
 		return 0;
 	struct run r = {
-		.array = st.array,
 		.probe_id = k.probe_id,
 		.queue = st.queue,
 		.direction = p->direction & (CAPX_EVENT_INBOUND | CAPX_EVENT_OUTBOUND),
@@ -861,6 +915,6 @@ int capx_mbuf_ret(struct pt_regs *ctx)
 	};
 	c->hits++;
 	/* rx burst functions return uint16_t. */
-	capture_burst(&r, c, (__u16)REG(ctx, rax));
+	capture_burst(&r, c, st.array, (__u16)REG(ctx, rax));
 	return 0;
 }

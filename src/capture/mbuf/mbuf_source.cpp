@@ -15,6 +15,7 @@
 #include "bpf/ring_buffer.hpp"
 #include "capture/bpf_ring_read.hpp"
 #include "capture/mbuf/eth_fp_ops.hpp"
+#include "capture/mbuf/mbuf_filter.hpp"
 #include "capture/mbuf/mbuf_layout.hpp"
 #include "capture/mbuf/mbuf_probe_spec.hpp"
 #include "capture/mbuf/mbuf_record.hpp"
@@ -27,7 +28,6 @@
 #include "core/log.hpp"
 #include "core/unique_fd.hpp"
 #include "filter/compiled_filter.hpp"
-#include "filter/ebpf_translator.hpp"
 
 namespace capx::mbuf {
 
@@ -208,28 +208,6 @@ private:
 	bool exhausted_ = false;
 };
 
-struct MbufFilter {
-	bpf::FilterBodies bodies;
-	std::uint32_t bytes_needed = CAPX_PACKET_BUF_SIZE;
-};
-
-// The expression compiled for Ethernet, in buffer mode over the bytes the
-// BPF side copied out of the mbuf (DPDK packets start at the MAC header).
-Result<MbufFilter> build_filter(const std::string &expression, std::uint32_t snaplen)
-{
-	auto compiled = compile_filter(expression, kLinkEthernet, snaplen);
-	if (!compiled)
-		return std::unexpected(std::move(compiled.error()));
-	auto body = translate_to_ebpf(compiled->cbpf, FilterAccess::Buffer);
-	if (!body)
-		return std::unexpected(std::move(body.error()));
-	MbufFilter out;
-	// An unknown count (an indirect load) means every byte up to the snaplen.
-	out.bytes_needed = std::min(body->bytes_needed.value_or(snaplen), snaplen);
-	out.bodies.buffer = std::move(body->insns);
-	return out;
-}
-
 Result<pid_t> port_process(const MbufConfig &config, const Target &target)
 {
 	if (config.pid)
@@ -371,7 +349,7 @@ Result<std::unique_ptr<Source>> MbufSource::make(const MbufConfig &config)
 	// The expression first: a typo there is the user's whatever the target.
 	CaptureLimits limits;
 	limits.snaplen = std::min<std::uint32_t>(config.snaplen, CAPX_PACKET_BUF_SIZE);
-	auto filter = build_filter(config.expression, limits.snaplen);
+	auto filter = build_mbuf_filter(config.expression, limits.snaplen);
 	if (!filter)
 		return std::unexpected(std::move(filter.error()));
 	limits.filter_bytes = filter->bytes_needed;
@@ -400,7 +378,7 @@ Result<std::unique_ptr<Source>> MbufSource::make(const MbufConfig &config)
 
 	auto probes = UprobeSet::make(*specs, *target, *layout, filter->bodies, limits);
 	if (!probes)
-		return std::unexpected(std::move(probes.error()));
+		return std::unexpected(bpf::explain_refusal(std::move(probes.error()), "mbuf", config.expression));
 	auto ring = bpf::RingBuffer::open((*probes)->events_map_fd());
 	if (!ring)
 		return std::unexpected(std::move(ring.error()));

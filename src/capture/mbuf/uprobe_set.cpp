@@ -106,40 +106,28 @@ Result<bpf::Link> attach(struct bpf_program *prog, const UprobeSpec &p, std::uin
 	return bpf::Link::adopt(link, fmt::format("probe '{}'", p.name));
 }
 
-} // namespace
-
-struct UprobeSet::Impl {
-	bpf::Skeleton<::mbuf> skel;
-	std::vector<bpf::Link> links;
-	std::size_t probes = 0;
-
-	~Impl()
-	{
-		// Detach every uprobe before the object (and its maps) goes.
-		links.clear();
-	}
-};
-
-UprobeSet::UprobeSet(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-UprobeSet::~UprobeSet() = default;
-
-Result<std::unique_ptr<UprobeSet>> UprobeSet::make(const std::vector<UprobeSpec> &probes, const Target &target,
-						   const MbufLayout &layout, const bpf::FilterBodies &filter,
-						   const CaptureLimits &limits)
+// The program a probe's mode attaches at function entry: one per mode, so
+// that the verifier checks each path on its own (bpf/mbuf.bpf.c).
+struct bpf_program *entry_program(::mbuf *s, std::uint8_t mode)
 {
-	if (probes.empty())
-		return fail("no probe to attach");
-	if (probes.size() > CAPX_MAX_PROBES)
-		return fail_usage(fmt::format("{} probes are too many", probes.size()),
-				  fmt::format("at most {} in one session", CAPX_MAX_PROBES));
+	switch (mode) {
+	case CAPX_MBUF_ONE:
+		return s->progs.capx_mbuf_one;
+	case CAPX_MBUF_BURST:
+		return s->progs.capx_mbuf_burst;
+	default:
+		return s->progs.capx_mbuf_stash;
+	}
+}
+
+// Opens, configures and loads the session's object (no probe attached).
+Result<bpf::Skeleton<::mbuf>> load_object(const Target &target, const MbufLayout &layout,
+					  const bpf::FilterBodies &filter, const CaptureLimits &limits)
+{
 	if (!filter.buffer)
 		return fail("the mbuf probes need the buffer-mode filter (FilterBodies::buffer)");
 	if (auto r = check_layout(layout); !r)
 		return std::unexpected(r.error());
-	for (const UprobeSpec &p : probes)
-		if (auto r = check_probe(p); !r)
-			return std::unexpected(r.error());
-
 	auto skel = bpf::Skeleton<::mbuf>::open();
 	if (!skel)
 		return std::unexpected(skel.error());
@@ -172,6 +160,43 @@ Result<std::unique_ptr<UprobeSet>> UprobeSet::make(const std::vector<UprobeSpec>
 
 	if (auto r = skel->load(filter); !r)
 		return std::unexpected(r.error());
+	return skel;
+}
+
+} // namespace
+
+struct UprobeSet::Impl {
+	bpf::Skeleton<::mbuf> skel;
+	std::vector<bpf::Link> links;
+	std::size_t probes = 0;
+
+	~Impl()
+	{
+		// Detach every uprobe before the object (and its maps) goes.
+		links.clear();
+	}
+};
+
+UprobeSet::UprobeSet(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+UprobeSet::~UprobeSet() = default;
+
+Result<std::unique_ptr<UprobeSet>> UprobeSet::make(const std::vector<UprobeSpec> &probes, const Target &target,
+						   const MbufLayout &layout, const bpf::FilterBodies &filter,
+						   const CaptureLimits &limits)
+{
+	if (probes.empty())
+		return fail("no probe to attach");
+	if (probes.size() > CAPX_MAX_PROBES)
+		return fail_usage(fmt::format("{} probes are too many", probes.size()),
+				  fmt::format("at most {} in one session", CAPX_MAX_PROBES));
+	for (const UprobeSpec &p : probes)
+		if (auto r = check_probe(p); !r)
+			return std::unexpected(r.error());
+
+	auto skel = load_object(target, layout, filter, limits);
+	if (!skel)
+		return std::unexpected(skel.error());
+	::mbuf *s = skel->get();
 
 	int config_fd = bpf_map__fd(s->maps.capx_mbuf_probes);
 	for (std::uint32_t id = 0; id < probes.size(); id++) {
@@ -192,8 +217,7 @@ Result<std::unique_ptr<UprobeSet>> UprobeSet::make(const std::vector<UprobeSpec>
 				return std::unexpected(ret.error());
 			impl->links.push_back(std::move(*ret));
 		}
-		struct bpf_program *entry =
-			p.config.mode == CAPX_MBUF_BURST_RET ? s->progs.capx_mbuf_stash : s->progs.capx_mbuf_entry;
+		struct bpf_program *entry = entry_program(s, p.config.mode);
 		auto link = attach(entry, p, id, target.uprobe_pid, false);
 		if (!link)
 			return std::unexpected(link.error());
@@ -201,6 +225,15 @@ Result<std::unique_ptr<UprobeSet>> UprobeSet::make(const std::vector<UprobeSpec>
 		spdlog::debug("probe {} '{}' attached at {}+{:#x}", id, p.name, p.where.path, p.where.file_offset);
 	}
 	return std::unique_ptr<UprobeSet>(new UprobeSet(std::move(impl)));
+}
+
+Result<std::vector<bpf::ProgramCost>> UprobeSet::verify(const Target &target, const MbufLayout &layout,
+							const bpf::FilterBodies &filter, const CaptureLimits &limits)
+{
+	auto skel = load_object(target, layout, filter, limits);
+	if (!skel)
+		return std::unexpected(skel.error());
+	return bpf::verifier_costs(skel->object());
 }
 
 int UprobeSet::events_map_fd() const

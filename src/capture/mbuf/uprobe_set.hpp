@@ -44,6 +44,11 @@ public:
 	static Result<std::unique_ptr<UprobeSet>> make(const std::vector<UprobeSpec> &probes, const Target &target,
 						       const MbufLayout &layout, const bpf::FilterBodies &filter,
 						       const CaptureLimits &limits);
+	// Loads the object as make() does and attaches nothing: what the
+	// verifier took for each program (the verifier budget test).
+	static Result<std::vector<bpf::ProgramCost>> verify(const Target &target, const MbufLayout &layout,
+							    const bpf::FilterBodies &filter,
+							    const CaptureLimits &limits);
 	~UprobeSet();
 
 	int events_map_fd() const;
