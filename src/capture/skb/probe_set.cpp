@@ -29,6 +29,8 @@ constexpr unsigned kKprobeArgs = 6;
 // BTF-typed hooks: the argument array bpf/skb.bpf.c's ctx_arg() reaches
 // (MAX_BPF_FUNC_ARGS).
 constexpr unsigned kTracingArgs = 12;
+// The ring verify() loads with (capx skb's default -B).
+constexpr std::uint64_t kVerifyRingBytes = 8u << 20;
 
 // The maps every object of a session shares: the first object's.
 constexpr const char *kSharedMaps[] = {"capx_events", "capx_counters", "capx_scratch_slots", "capx_scratch_depth",
@@ -133,10 +135,10 @@ Error about(const ResolvedProbe &p, Error e)
 	return e;
 }
 
-// Opens, configures, loads and attaches one probe. `first` is the session's
+// Opens, configures and loads one probe's object. `first` is the session's
 // first probe (whose maps this one shares), nullptr for the first itself.
-Result<Probe> load_probe(std::uint32_t probe_id, const ResolvedProbe &p, const ProbeFilters &filters,
-			 const bpf::FilterBodies &bodies, std::uint64_t ring_bytes, const Probe *first)
+Result<bpf::Skeleton<::skb>> load_object(std::uint32_t probe_id, const ResolvedProbe &p, const ProbeFilters &filters,
+					 const bpf::FilterBodies &bodies, std::uint64_t ring_bytes, const Probe *first)
 {
 	if (auto r = check_arguments(p); !r)
 		return std::unexpected(about(p, r.error()));
@@ -172,7 +174,17 @@ Result<Probe> load_probe(std::uint32_t probe_id, const ResolvedProbe &p, const P
 
 	if (auto r = skel->load(bodies); !r)
 		return std::unexpected(about(p, r.error()));
-	auto link = attach(prog, p);
+	return skel;
+}
+
+// Loads and attaches one probe (load_object()).
+Result<Probe> load_probe(std::uint32_t probe_id, const ResolvedProbe &p, const ProbeFilters &filters,
+			 const bpf::FilterBodies &bodies, std::uint64_t ring_bytes, const Probe *first)
+{
+	auto skel = load_object(probe_id, p, filters, bodies, ring_bytes, first);
+	if (!skel)
+		return std::unexpected(skel.error());
+	auto link = attach(program_for(skel->get(), p.kind), p);
 	if (!link)
 		return std::unexpected(about(p, link.error()));
 	return Probe{std::move(*skel), std::move(*link), p};
@@ -228,6 +240,16 @@ Result<std::unique_ptr<ProbeSet>> ProbeSet::make(const std::vector<ResolvedProbe
 		impl->probes.push_back(std::move(*probe));
 	}
 	return std::unique_ptr<ProbeSet>(new ProbeSet(std::move(impl)));
+}
+
+Result<std::vector<bpf::ProgramCost>> ProbeSet::verify(const ResolvedProbe &probe, const ProbeFilters &filters,
+						       const bpf::FilterBodies &bodies)
+{
+	// A ring of the default size: its wakeup rule is part of the program.
+	auto skel = load_object(0, probe, filters, bodies, kVerifyRingBytes, nullptr);
+	if (!skel)
+		return std::unexpected(skel.error());
+	return bpf::verifier_costs(skel->object());
 }
 
 int ProbeSet::events_map_fd() const

@@ -49,6 +49,10 @@ public:
 						      const ProbeFilters &filters,
 						      const bpf::FilterBodies &bodies,
 						      std::uint64_t ring_bytes);
+	// Loads `probe`'s program as make() does and attaches nothing: what
+	// the verifier took (the verifier budget test).
+	static Result<std::vector<bpf::ProgramCost>> verify(const ResolvedProbe &probe, const ProbeFilters &filters,
+							    const bpf::FilterBodies &bodies);
 	~ProbeSet();
 
 	int events_map_fd() const;
