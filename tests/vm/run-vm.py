@@ -628,6 +628,7 @@ class Console:
 		self.corrupt = {}     # case -> reason
 		self.booted = None    # seconds since qemu started
 		self.release = None
+		self.crash = None     # the guest kernel's first oops or panic line
 		self.done = False
 		self.transcript = open(work / "console.log", "w")
 		self._file = None
@@ -637,6 +638,12 @@ class Console:
 		at = text.find(MARKER)
 		if at < 0:
 			print(text, file=sys.stderr, flush=True)
+			# The kernel's own report of its death, whatever the loglevel
+			# (oops and panic print at KERN_EMERG): it explains every case
+			# that reports nothing after it.
+			oops = re.search(r"\]\s+((?:traps: PANIC|Oops|Kernel panic|BUG)\b.*)", text)
+			if oops and not self.crash:
+				self.crash = oops.group(1)
 			match = re.match(r"\[([\w.-]+)\] (.*)", text)
 			if match and match.group(1) in self.logs:
 				self.logs[match.group(1)].append(match.group(2))
@@ -773,7 +780,8 @@ def main():
 	# meson shows only the end of a long log, and the guest's console fills it.
 	explanations = []
 	for number, case in enumerate(cases, start=1):
-		verdict, reason = console.results.get(case.stem, ("fail", "the guest reported no result"))
+		missing = f"the guest kernel crashed: {console.crash}" if console.crash else "the guest reported no result"
+		verdict, reason = console.results.get(case.stem, ("fail", missing))
 		if timed_out and case.stem not in console.results:
 			reason = f"qemu killed after {elapsed:.0f} s"
 		if case.stem in console.corrupt and verdict != "skip":
