@@ -71,10 +71,10 @@ class KernelSource:
 		self.about = about
 
 
-# The matrix. Each suite's cloud metapackage names its newest kernel, so a
+# The matrix. A suite's cloud metapackage names its newest kernel, so a
 # Debian update moves the release without an edit here; the TAP lines name
-# the release that ran. To add a kernel, add a line (and its name to
-# kernels in meson.build).
+# the release that ran. To add a kernel, add a line (and its name to the
+# foreach in meson.build).
 KERNELS = {k.name: k for k in (
 	KernelSource("6.1", None, DEFAULT_PACKAGE, "Debian 12 (bookworm), the machine's own sources"),
 	# Pinned: 6.12.95+deb12, the newest on 2026-12-07, dies under qemu 7.2
@@ -85,12 +85,12 @@ KERNELS = {k.name: k for k in (
 	# 6.12.94 pass every case. Unpin (DEFAULT_PACKAGE) once a newer 6.12
 	# boots: CAPX_VM_KERNEL_PACKAGE=linux-image-cloud-amd64 tries it.
 	KernelSource("6.12", "bookworm-backports", "linux-image-6.12.94+deb12-cloud-amd64",
-		     "Debian 12 backports, classic packaging"),
+		     "Debian 12 backports, pinned (classic packaging)"),
 	KernelSource("7", "trixie-backports", DEFAULT_PACKAGE,
-		     "Debian 13 backports, the newest Debian offers; split packaging"),
+		     "Debian 13 backports, the newest Debian offers (split packaging)"),
 	# Not in meson.build's matrix (vm-7 covers the split packaging with a
 	# newer release); for a by-hand run of what unstable ships.
-	KernelSource("sid", "sid", DEFAULT_PACKAGE, "Debian unstable, split packaging"),
+	KernelSource("sid", "sid", DEFAULT_PACKAGE, "Debian unstable, by hand only (split packaging)"),
 )}
 
 
@@ -753,7 +753,8 @@ def main():
 	parser.add_argument("--refresh", action="store_true",
 			    help="ask apt again which kernel the package names")
 	parser.add_argument("--kernel", choices=sorted(KERNELS), default="6.1",
-			    help="which kernel of the matrix to boot (default 6.1)")
+			    help="which kernel of the matrix to boot (default 6.1): " +
+			    "; ".join(f"{k.name}: {k.about}" for k in KERNELS.values()))
 	args = parser.parse_args()
 	source = KERNELS[args.kernel]
 	patterns = args.case + os.environ.get("CAPX_VM_CASES", "").split()
