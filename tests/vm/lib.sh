@@ -178,11 +178,15 @@ vm_traffic()
 # vm_stop; its socket is in place when this returns. Its pid: $vm_reference_pid.
 # Immediate mode: a packet still in an unretired TPACKET_V3 block when
 # SIGINT comes would be left out of the file ("received by filter" but not
-# "captured").
+# "captured"). -B 32768 (KiB, 16 times the default): libpcap sizes ring
+# frames for the snap length (262144) where the device offloads, as veth
+# does, so the default 2 MiB ring holds only a few frames, and the GSO
+# segments of 17-skb-frags overflowed it while tcpdump waited for a CPU
+# under TCG ("1 packet dropped by kernel" on 6.1.0-57).
 vm_reference()
 {
 	vm_sockets=$(vm_running_packet_sockets)
-	tcpdump -Z root -i "$1" --immediate-mode -U -w "$2" 2>"$2.err" &
+	tcpdump -Z root -i "$1" --immediate-mode -B 32768 -U -w "$2" 2>"$2.err" &
 	vm_reference_pid=$!
 	vm_wait_packet_sockets $((vm_sockets + 1)) 60
 }

@@ -1,4 +1,4 @@
-# capx ring captures pings on lo inside the 6.1 kernel: -c stops it after
+# capx ring captures pings on lo inside the guest kernel: -c stops it after
 # exactly 4 packets, the filter keeps only ICMP (a TCP SYN to a closed port
 # and its RST go first, and must not count), and the pcap goes to the host,
 # where tcpdump reads it back (06-ring-icmp.host.sh).

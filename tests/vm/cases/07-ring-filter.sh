@@ -1,4 +1,4 @@
-# What you see is what you filter, in the 6.1 kernel: capx ring with a
+# What you see is what you filter, in each guest kernel: capx ring with a
 # filter (run by the kernel's socket filter on lo) keeps exactly the packets
 # that tcpdump, on the host, keeps from an unfiltered capture of the same
 # traffic (07-ring-filter.host.sh). Traffic: pings of two sizes, a TCP

@@ -1,9 +1,10 @@
 # The kernel engine of `capx filter` (the translated eBPF injected into a
 # BPF program and run by BPF_PROG_TEST_RUN, in packet and in buffer access)
-# agrees with the user-space executor inside the 6.1 kernel, whose verifier
-# is older than this machine's: the same packets kept, byte for byte, for
-# expressions that exercise indexed loads, the IP header length idiom,
-# arithmetic, IPv6, and length tests, on traffic captured here by capx ring.
+# agrees with the user-space executor inside each guest kernel, whose
+# verifier is not this machine's (6.1's is older): the same packets kept,
+# byte for byte, for expressions that exercise indexed loads, the IP header
+# length idiom, arithmetic, IPv6, and length tests, on traffic captured
+# here by capx ring.
 # The host half checks the counts against tcpdump (libpcap) on the capture.
 $CAPX filter --help >/dev/null 2>&1 || vm_skip "this capx has no filter subcommand"
 

@@ -23,7 +23,7 @@ usleep 500000
 nc -w 2 10.200.1.2 7000 <data
 vm_wait_exit "$server" 30
 vm_stop "$vm_skb_pid" "$vm_reference_pid"
-cat capx.err
+cat capx.err ref.pcap.err   # capx's counts, then tcpdump's (the reference)
 cmp data received || vm_fail "the transfer did not arrive whole"
 
 vm_packets ref.pcap 'tcp port 7000' >expected

@@ -1,9 +1,10 @@
 # vm-programs: mbuf_app bpftool librte_mempool_ring.so.23
-# capx mbuf on Debian 12's 6.1: bpf/mbuf.bpf.c's three programs (entry for
-# one mbuf and for bursts, stash + return for --ret, bursts through
-# bpf_loop) pass 6.1's verifier and capture from tests/progs/mbuf_app, a
-# real DPDK process (EAL --no-huge --no-pci, no devices). The packet counts
-# must equal the app's own: each probe fires and reads what it should.
+# capx mbuf in each guest kernel: bpf/mbuf.bpf.c's three programs (entry
+# for one mbuf and for bursts, stash + return for --ret, bursts through
+# bpf_loop) pass that kernel's verifier and capture from
+# tests/progs/mbuf_app, a real DPDK process (EAL --no-huge --no-pci, no
+# devices). The packet counts must equal the app's own: each probe fires
+# and reads what it should.
 command -v mbuf_app >/dev/null || vm_skip "mbuf_app was not built (no libdpdk)"
 mkdir -p /var/run/dpdk
 # The pools' "ring_mp_mc" ops are a plugin DPDK loads from its driver
