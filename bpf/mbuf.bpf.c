@@ -35,7 +35,8 @@
 
 /* A copy into the slot goes at a variable offset (behind the segments
  * copied so far) with a variable length, which the verifier bounds
- * independently: it must see room for the largest of each (read_into()). */
+ * independently: it must see room for the largest of each
+ * (capx_read_user_into()). */
 #define CAPX_SCRATCH_TAIL CAPX_PACKET_BUF_SIZE
 /* capx_filter_pkt and capx_filter_l3 have no use here. */
 #pragma clang diagnostic push
@@ -43,6 +44,7 @@
 #include "capx_capture.bpf.h"
 #pragma clang diagnostic pop
 #include "capx_kernel_types.bpf.h"
+#include "capx_args.bpf.h"
 #include "capx/mbuf_abi.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -251,15 +253,6 @@ struct chain {
 	__u32 unreadable; /* the chain ended early or a segment was bad */
 };
 
-/* Copies `n` (1..CAPX_PACKET_BUF_SIZE) bytes from user address `src` to
- * s->data + dst (the clamps show the verifier each bound; the tail the
- * sum). */
-static __always_inline int read_into(struct capx_scratch *s, __u32 dst, __u64 src, __u32 n)
-{
-	__u64 off = capx_clamp(dst, 0, CAPX_PACKET_BUF_SIZE);
-	return bpf_probe_read_user(s->data + off, capx_clamp(n, 1, CAPX_PACKET_BUF_SIZE), (const void *)src);
-}
-
 /* One step of copy_chain(): copies the rest of the current segment (up to
  * `to`) or moves to the next segment. Returns 1 to go on, 0 when done, -1
  * when a read failed. A chain that ends or breaks before `to` sets
@@ -292,7 +285,7 @@ __noinline int copy_step(struct capx_scratch *s, struct chain *ch, __u32 to)
 		return 1;
 	}
 	__u32 n = capx_min(ch->left, to - done);
-	if (read_into(s, done, ch->data, n)) {
+	if (capx_read_user_into(s, done, ch->data, n)) {
 		ch->unreadable = 1;
 		return -1;
 	}
@@ -482,12 +475,9 @@ static __always_inline void event_template(struct capx_scratch *s, struct pass *
 static __always_inline void set_record(struct capx_event *e, const struct run *r, const struct mbuf_hdr *h,
 				       __u64 mbuf, __u32 ret, __u32 copied)
 {
-	__u32 wire_len = h->pkt_len;
-	e->wire_len = wire_len;
-	e->cap_len = capx_keep_len(ret, copied);
-	e->flags = (capx_is_truncated(ret, copied, wire_len) ? CAPX_EVENT_TRUNCATED : 0) | CAPX_EVENT_HAS_TASK |
-		   CAPX_EVENT_HAS_PACKET_ID | CAPX_EVENT_HAS_PORT | r->direction |
-		   (r->queue != NO_QUEUE ? CAPX_EVENT_HAS_QUEUE : 0);
+	capx_event_set_len(e, ret, copied, h->pkt_len);
+	e->flags |= CAPX_EVENT_HAS_TASK | CAPX_EVENT_HAS_PACKET_ID | CAPX_EVENT_HAS_PORT | r->direction |
+		    (r->queue != NO_QUEUE ? CAPX_EVENT_HAS_QUEUE : 0);
 	e->packet_id = mbuf;
 	e->port = r->has_port ? r->port : h->port;
 }
@@ -761,33 +751,11 @@ static __always_inline void capture_burst(const struct run *r, struct capx_count
 	capx_scratch_put();
 }
 
-/* One register of the context, loaded at its constant offset as an
- * instruction of its own: with plain C, clang turns the switch below into
- * one load from a context pointer moved by the case's offset, which the
- * verifier refuses ("dereference of modified ctx ptr"). */
-#define REG(ctx, field)                                                        \
-	({                                                                     \
-		__u64 v_;                                                      \
-		asm volatile("%[v] = *(u64 *)(%[c] + %[o])"                    \
-			     : [v] "=r"(v_)                                    \
-			     : [c] "r"(ctx), [o] "i"(__builtin_offsetof(struct pt_regs, field))); \
-		v_;                                                            \
-	})
-
-/* x86-64 calling convention: arguments 1..6 in rdi, rsi, rdx, rcx, r8, r9
- * (bpf_tracing.h's PT_REGS_PARM1..6), the return value in rax. The
- * argument numbers come from a map, not from constants. */
+/* Argument n (1-based, from the probe's config; 0: none) of the probed
+ * function. */
 static __always_inline __u64 arg(const struct pt_regs *ctx, __u32 n)
 {
-	switch (n) {
-	case 1: return REG(ctx, rdi);
-	case 2: return REG(ctx, rsi);
-	case 3: return REG(ctx, rdx);
-	case 4: return REG(ctx, rcx);
-	case 5: return REG(ctx, r8);
-	case 6: return REG(ctx, r9);
-	}
-	return 0;
+	return capx_regs_arg(ctx, n - 1);
 }
 
 /* --binary: is the current process running the target executable? */
@@ -915,6 +883,6 @@ int capx_mbuf_ret(struct pt_regs *ctx)
 	};
 	c->hits++;
 	/* rx burst functions return uint16_t. */
-	capture_burst(&r, c, st.array, (__u16)REG(ctx, rax));
+	capture_burst(&r, c, st.array, (__u16)capx_regs_ret(ctx));
 	return 0;
 }

@@ -40,7 +40,7 @@
 /* The slot's data has a second CAPX_PACKET_BUF_SIZE behind it: a copy into
  * it is at a variable offset (after the linear part, after each fragment)
  * of a variable length, and the verifier bounds the two independently, so
- * it has to see room for the largest of each (see read_into()). */
+ * it has to see room for the largest of each (capx_read_kernel_into()). */
 #define CAPX_SCRATCH_TAIL CAPX_PACKET_BUF_SIZE
 /* capx_filter_pkt (direct packet access) has no use in a tracing program. */
 #pragma clang diagnostic push
@@ -48,6 +48,7 @@
 #include "capx_capture.bpf.h"
 #pragma clang diagnostic pop
 #include "capx_kernel_types.bpf.h"
+#include "capx_args.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -218,15 +219,6 @@ static __always_inline int read_skb(const struct sk_buff *skb, struct skb_view *
 	return 0;
 }
 
-/* Copies `n` (1..CAPX_PACKET_BUF_SIZE) bytes from kernel address `src` to
- * s->data + dst (dst + n <= CAPX_PACKET_BUF_SIZE, which the callers keep;
- * the clamps only show the verifier each bound, the tail the rest). */
-static __always_inline int read_into(struct capx_scratch *s, __u32 dst, __u64 src, __u32 n)
-{
-	__u64 off = capx_clamp(dst, 0, CAPX_PACKET_BUF_SIZE);
-	return bpf_probe_read_kernel(s->data + off, capx_clamp(n, 1, CAPX_PACKET_BUF_SIZE), (const void *)src);
-}
-
 /* The kernel address of a fragment's first byte, 0 when it cannot be
  * addressed here. skb_frag_t is a struct bio_vec in 6.1, later a struct
  * skb_frag with bv_* or plain member names and, in 6.18, a netmem_ref for
@@ -311,7 +303,7 @@ __noinline int copy_packet(struct capx_scratch *s, struct skb_view *v, __u32 dst
 		return 0;
 	if (from < v->linear_end) {
 		__u32 n = capx_min(to, v->linear_end) - from;
-		if (read_into(s, dst, v->head + from, n))
+		if (capx_read_kernel_into(s, dst, v->head + from, n))
 			return -1;
 		done = n;
 		from += n;
@@ -335,7 +327,7 @@ __noinline int copy_packet(struct capx_scratch *s, struct skb_view *v, __u32 dst
 		__u32 n = capx_min(pos, to) - from;
 		if (done >= CAPX_PACKET_BUF_SIZE || n > CAPX_PACKET_BUF_SIZE)
 			break;
-		if (read_into(s, dst + done, addr + (from - fstart), n))
+		if (capx_read_kernel_into(s, dst + done, addr + (from - fstart), n))
 			return -1;
 		done += n;
 		from += n;
@@ -424,8 +416,129 @@ static __always_inline void device_of(const struct sk_buff *skb, __u32 *ifindex,
 		*netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 }
 
+/* The filter, run from this one place: a global function is verified
+ * once, against its signature, where the static placeholders are walked
+ * again at every call site with each state the caller brings. The packet's
+ * written bytes are in s->data, `header` of them made up in front of what
+ * an L3 filter sees. Returns the filter's snaplen counted from s->data, 0
+ * for no match. */
+__noinline __u32 filter_packet(struct capx_scratch *s, __u32 l2, __u32 header, __u32 copied, __u32 wire_len)
+{
+	if (!s)
+		return 0;
+	if (l2)
+		return capx_filter_buf(s->data, capx_min(copied, CAPX_PACKET_BUF_SIZE), wire_len);
+	if (copied < header || wire_len < header)
+		return 0;
+	/* header is ETH_HLEN or ETH_HLEN + VLAN_HLEN: within the tail. */
+	__u64 at = capx_clamp(header, ETH_HLEN, ETH_HLEN + CAPX_VLAN_LEN);
+	__u32 ret = capx_filter_l3(s->data + at, capx_clamp(copied - header, 0, CAPX_PACKET_BUF_SIZE - ETH_HLEN),
+				   wire_len - header);
+	/* The filter's snaplen counts from the network header. */
+	if (ret && ret < CAPX_PACKET_BUF_SIZE)
+		ret += header;
+	return ret;
+}
+
+/* The per-packet work of every hook type, once the sk_buff is read into
+ * `v`: where the packet starts, the bytes capx makes up, the copy of what
+ * the filter needs, the filter, the rest of a match. Global, so it is
+ * verified once whatever the program around it. Returns 1 for a match
+ * (s->data and s->event's lengths and flags are then set), 0 otherwise
+ * (counted). */
+__noinline int packet_bytes(struct capx_scratch *s, struct capx_counters *c, struct skb_view *v)
+{
+	if (!s || !c || !v)
+		return 0;
+	__u32 vlan = v->vlan_present ? CAPX_VLAN_LEN : 0;
+	int l2 = v->mac_header != CAPX_NO_HEADER && v->network_header >= v->mac_header + ETH_HLEN;
+	__u32 header; /* bytes in front of what the filter sees */
+	if (l2) {
+		v->start = v->mac_header;
+		v->split = vlan ? CAPX_MAC_ADDRS : 0;
+		v->inserted = vlan;
+		header = 0;
+	} else {
+		/* A network header at head itself is one never set (__alloc_skb()
+		 * zeroes it; real packets have headroom): the packet then starts
+		 * at data, as far as anyone knows yet. */
+		v->start = v->network_header ? v->network_header : v->data_off;
+		v->split = 0;
+		v->inserted = ETH_HLEN + vlan;
+		header = v->inserted;
+	}
+	if (v->start >= v->packet_end || v->start > v->linear_end) {
+		c->errors++;
+		return 0;
+	}
+	__u32 wire_len = v->packet_end - v->start + v->inserted;
+
+	/* The bytes capx makes up. */
+	if (l2) {
+		if (vlan) {
+			*(__be16 *)&s->data[CAPX_MAC_ADDRS] = v->vlan_proto;
+			*(__be16 *)&s->data[CAPX_MAC_ADDRS + 2] = bpf_htons(v->vlan_tci);
+		}
+	} else {
+		__builtin_memset(s->data, 0, CAPX_MAC_ADDRS);
+		__be16 type = l3_protocol(v);
+		if (vlan) {
+			*(__be16 *)&s->data[CAPX_MAC_ADDRS] = v->vlan_proto;
+			*(__be16 *)&s->data[CAPX_MAC_ADDRS + 2] = bpf_htons(v->vlan_tci);
+			*(__be16 *)&s->data[CAPX_MAC_ADDRS + CAPX_VLAN_LEN] = type;
+		} else {
+			*(__be16 *)&s->data[CAPX_MAC_ADDRS] = type;
+		}
+	}
+
+	/* What the filter needs first, then the filter. */
+	__u32 limit = capx_min(wire_len, CAPX_PACKET_BUF_SIZE);
+	__u32 want = capx_min(limit, header + capx_min(capx_filter_bytes, CAPX_PACKET_BUF_SIZE));
+	int valid;
+	if (l2 && !vlan && want && v->start + want <= v->linear_end) {
+		/* The usual case, an untagged frame whose filter bytes lie in
+		 * the linear part: one read, without fill() and the call into
+		 * copy_packet() (every packet of the machine takes this path,
+		 * matched or not). */
+		if (capx_read_kernel_into(s, 0, v->head + v->start, want)) {
+			c->errors++;
+			return 0;
+		}
+		valid = want;
+	} else {
+		valid = fill(s, v, 0, want);
+	}
+	if (valid < (int)header) {
+		c->errors++;
+		return 0;
+	}
+	__u32 copied = valid;
+	__u32 ret = filter_packet(s, l2, header, copied, wire_len);
+	if (!ret) {
+		c->filtered_out++;
+		return 0;
+	}
+
+	/* A match: the rest up to the snaplen. */
+	__u32 keep = capx_keep_len(ret, limit);
+	if (keep > copied && !v->unreadable) {
+		valid = fill(s, v, copied, keep);
+		if (valid < 0) {
+			c->errors++;
+			return 0;
+		}
+		copied = valid;
+	}
+	capx_event_set_len(&s->event, ret, copied, wire_len);
+	if (!l2)
+		s->event.flags |= CAPX_EVENT_L3;
+	return 1;
+}
+
 /* The capture path of every hook type: `ctx` is the program's context
- * (for the stack), `skb_addr` the sk_buff, `typed` how to read it. */
+ * (for the stack), `skb_addr` the sk_buff, `typed` how to read it. What
+ * needs the sk_buff itself (its members, the device) is done here, in the
+ * program; the rest in packet_bytes(). */
 static __always_inline int capture_skb(void *ctx, __u64 skb_addr, __u32 reason, int typed)
 {
 	const struct sk_buff *skb = (const void *)skb_addr;
@@ -455,105 +568,12 @@ static __always_inline int capture_skb(void *ctx, __u64 skb_addr, __u32 reason, 
 		}
 	}
 
-	/* Where the packet starts; the bytes written and what is made up. */
-	__u32 vlan = v.vlan_present ? CAPX_VLAN_LEN : 0;
-	int l2 = v.mac_header != CAPX_NO_HEADER && v.network_header >= v.mac_header + ETH_HLEN;
-	__u32 header; /* bytes in front of what the filter sees */
-	if (l2) {
-		v.start = v.mac_header;
-		v.split = vlan ? CAPX_MAC_ADDRS : 0;
-		v.inserted = vlan;
-		header = 0;
-	} else {
-		/* A network header at head itself is one never set (__alloc_skb()
-		 * zeroes it; real packets have headroom): the packet then starts
-		 * at data, as far as anyone knows yet. */
-		v.start = v.network_header ? v.network_header : v.data_off;
-		v.split = 0;
-		v.inserted = ETH_HLEN + vlan;
-		header = v.inserted;
-	}
-	if (v.start >= v.packet_end || v.start > v.linear_end) {
-		c->errors++;
-		return 0;
-	}
-	__u32 wire_len = v.packet_end - v.start + v.inserted;
-
 	struct capx_scratch *s = capx_scratch_get(c);
 	if (!s)
 		return 0;
-
-	/* The bytes capx makes up. */
-	if (l2) {
-		if (vlan) {
-			*(__be16 *)&s->data[CAPX_MAC_ADDRS] = v.vlan_proto;
-			*(__be16 *)&s->data[CAPX_MAC_ADDRS + 2] = bpf_htons(v.vlan_tci);
-		}
-	} else {
-		__builtin_memset(s->data, 0, CAPX_MAC_ADDRS);
-		__be16 type = l3_protocol(&v);
-		if (vlan) {
-			*(__be16 *)&s->data[CAPX_MAC_ADDRS] = v.vlan_proto;
-			*(__be16 *)&s->data[CAPX_MAC_ADDRS + 2] = bpf_htons(v.vlan_tci);
-			*(__be16 *)&s->data[CAPX_MAC_ADDRS + CAPX_VLAN_LEN] = type;
-		} else {
-			*(__be16 *)&s->data[CAPX_MAC_ADDRS] = type;
-		}
-	}
-
-	/* What the filter needs first, then the filter. */
-	__u32 limit = capx_min(wire_len, CAPX_PACKET_BUF_SIZE);
-	__u32 want = capx_min(limit, header + capx_min(capx_filter_bytes, CAPX_PACKET_BUF_SIZE));
-	int valid;
-	if (l2 && !vlan && want && v.start + want <= v.linear_end) {
-		/* The usual case, an untagged frame whose filter bytes lie in
-		 * the linear part: one read, without fill() and the call into
-		 * copy_packet() (every packet of the machine takes this path,
-		 * matched or not). */
-		if (read_into(s, 0, v.head + v.start, want)) {
-			c->errors++;
-			goto out;
-		}
-		valid = want;
-	} else {
-		valid = fill(s, &v, 0, want);
-	}
-	if (valid < (int)header) {
-		c->errors++;
+	if (!packet_bytes(s, c, &v))
 		goto out;
-	}
-	__u32 copied = valid;
-	__u32 ret;
-	if (l2) {
-		ret = capx_filter_buf(s->data, capx_min(copied, CAPX_PACKET_BUF_SIZE), wire_len);
-	} else {
-		/* header is ETH_HLEN or ETH_HLEN + VLAN_HLEN: within the tail. */
-		__u64 at = capx_clamp(header, ETH_HLEN, ETH_HLEN + CAPX_VLAN_LEN);
-		ret = capx_filter_l3(s->data + at, capx_clamp(copied - header, 0, CAPX_PACKET_BUF_SIZE - ETH_HLEN),
-				     wire_len - header);
-		/* The filter's snaplen counts from the network header. */
-		if (ret && ret < CAPX_PACKET_BUF_SIZE)
-			ret += header;
-	}
-	if (!ret) {
-		c->filtered_out++;
-		goto out;
-	}
 
-	/* A match: the rest up to the snaplen. */
-	__u32 keep = capx_keep_len(ret, limit);
-	if (keep > copied && !v.unreadable) {
-		valid = fill(s, &v, copied, keep);
-		if (valid < 0) {
-			c->errors++;
-			goto out;
-		}
-		copied = valid;
-	}
-
-	s->event.wire_len = wire_len;
-	s->event.cap_len = capx_keep_len(ret, copied);
-	s->event.flags = capx_is_truncated(ret, copied, wire_len) ? CAPX_EVENT_TRUNCATED : 0;
 	capx_event_init(&s->event, capx_probe_id);
 	struct capx_event *e = &s->event;
 	if (!capx_want_ifindex && !capx_want_netns)
@@ -572,8 +592,6 @@ static __always_inline int capture_skb(void *ctx, __u64 skb_addr, __u32 reason, 
 		e->vlan_tci = v.vlan_tci;
 		e->flags |= CAPX_EVENT_HAS_VLAN;
 	}
-	if (!l2)
-		e->flags |= CAPX_EVENT_L3;
 	if (capx_has_reason_arg) {
 		e->drop_reason = reason;
 		e->flags |= CAPX_EVENT_HAS_DROP_REASON;
@@ -592,46 +610,10 @@ out:
 	return 0;
 }
 
-/* One context load at a constant offset, as its own instruction: with
- * plain C, clang turns the switch below into one load from a context
- * pointer moved by the case's offset, which the verifier refuses
- * ("dereference of modified ctx ptr"). */
-#define CTX_LOAD(ctx, offset)                                                  \
-	({                                                                     \
-		__u64 v_;                                                      \
-		asm volatile("%[v] = *(u64 *)(%[c] + " #offset ")"             \
-			     : [v] "=r"(v_)                                    \
-			     : [c] "r"(ctx));                                  \
-		v_;                                                            \
-	})
-
-/* Argument `index` of a BTF-typed hook (tp_btf, fentry, fexit: the context
- * is the argument array) or of a raw tracepoint. The verifier refuses a
- * context load at a variable offset, and a load past the hook's arguments:
- * the index is a frozen rodata constant, so only the taken case is left. */
-static __always_inline __u64 ctx_arg(const __u64 *ctx, __u32 index)
-{
-	switch (index) {
-	case 0: return CTX_LOAD(ctx, 0);
-	case 1: return CTX_LOAD(ctx, 8);
-	case 2: return CTX_LOAD(ctx, 16);
-	case 3: return CTX_LOAD(ctx, 24);
-	case 4: return CTX_LOAD(ctx, 32);
-	case 5: return CTX_LOAD(ctx, 40);
-	case 6: return CTX_LOAD(ctx, 48);
-	case 7: return CTX_LOAD(ctx, 56);
-	case 8: return CTX_LOAD(ctx, 64);
-	case 9: return CTX_LOAD(ctx, 72);
-	case 10: return CTX_LOAD(ctx, 80);
-	case 11: return CTX_LOAD(ctx, 88);
-	}
-	return 0;
-}
-
 static __always_inline int capture_args(void *ctx, const __u64 *args, int typed)
 {
-	__u32 reason = capx_has_reason_arg ? (__u32)ctx_arg(args, capx_reason_arg) : 0;
-	return capture_skb(ctx, ctx_arg(args, capx_skb_arg), reason, typed);
+	__u32 reason = capx_has_reason_arg ? (__u32)capx_array_arg(args, capx_reason_arg) : 0;
+	return capture_skb(ctx, capx_array_arg(args, capx_skb_arg), reason, typed);
 }
 
 SEC("capx/tp_btf")
@@ -659,34 +641,9 @@ int capx_fexit(__u64 *ctx)
 	return capture_args(ctx, ctx, TYPED);
 }
 
-/* x86-64 calling convention: the first six arguments in rdi, rsi, rdx,
- * rcx, r8, r9 (bpf_tracing.h's PT_REGS_PARM1..5 and r9). The registers are
- * read with one bpf_probe_read_kernel: clang turns a switch of context
- * loads into one load from a moved context pointer, which the verifier
- * refuses ("dereference of modified ctx ptr"). In struct pt_regs
- * (asm/ptrace.h) r9 comes first and rdi last of these. */
-static __always_inline __u64 regs_arg(const __u64 *r, __u32 index)
-{
-	switch (index) {
-	case 0: return r[6]; /* PT_REGS_PARM1: rdi */
-	case 1: return r[5]; /* rsi */
-	case 2: return r[4]; /* rdx */
-	case 3: return r[3]; /* rcx */
-	case 4: return r[1]; /* r8 */
-	case 5: return r[0]; /* r9 */
-	}
-	return 0;
-}
-
 SEC("capx/kprobe")
 int capx_kprobe(struct pt_regs *ctx)
 {
-	__u64 r[7] = {}; /* r9 r8 rax rcx rdx rsi rdi */
-	_Static_assert(__builtin_offsetof(struct pt_regs, rdi) - __builtin_offsetof(struct pt_regs, r9) ==
-			       6 * sizeof(__u64),
-		       "pt_regs layout");
-	if (bpf_probe_read_kernel(r, sizeof(r), &ctx->r9))
-		return 0;
-	__u32 reason = capx_has_reason_arg ? (__u32)regs_arg(r, capx_reason_arg) : 0;
-	return capture_skb(ctx, regs_arg(r, capx_skb_arg), reason, UNTYPED);
+	__u32 reason = capx_has_reason_arg ? (__u32)capx_regs_arg(ctx, capx_reason_arg) : 0;
+	return capture_skb(ctx, capx_regs_arg(ctx, capx_skb_arg), reason, UNTYPED);
 }

@@ -169,6 +169,37 @@ static __always_inline int capx_is_truncated(__u32 filter_ret, __u32 available, 
 	return capx_keep_len(filter_ret, available) < wanted;
 }
 
+/* The record length/truncation step of every capture point: a match's
+ * `copied` bytes (of `wire_len`) and the filter's answer `ret` give the
+ * bytes sent and the TRUNCATED flag (the record's other flags are set
+ * after this). */
+static __always_inline void capx_event_set_len(struct capx_event *e, __u32 ret, __u32 copied, __u32 wire_len)
+{
+	e->wire_len = wire_len;
+	e->cap_len = capx_keep_len(ret, copied);
+	e->flags = capx_is_truncated(ret, copied, wire_len) ? CAPX_EVENT_TRUNCATED : 0;
+}
+
+/* Copies `n` (1..CAPX_PACKET_BUF_SIZE) bytes from `src` to s->data + dst,
+ * from kernel or user memory. A copy behind what is already there has a
+ * variable offset and a variable length, which the verifier bounds
+ * independently: the clamps show it each bound, and the slot needs
+ * CAPX_SCRATCH_TAIL >= CAPX_PACKET_BUF_SIZE for their sum. Callers keep
+ * dst + n <= CAPX_PACKET_BUF_SIZE. */
+#if CAPX_SCRATCH_TAIL >= CAPX_PACKET_BUF_SIZE
+static __always_inline int capx_read_kernel_into(struct capx_scratch *s, __u32 dst, __u64 src, __u32 n)
+{
+	__u64 off = capx_clamp(dst, 0, CAPX_PACKET_BUF_SIZE);
+	return bpf_probe_read_kernel(s->data + off, capx_clamp(n, 1, CAPX_PACKET_BUF_SIZE), (const void *)src);
+}
+
+static __always_inline int capx_read_user_into(struct capx_scratch *s, __u32 dst, __u64 src, __u32 n)
+{
+	__u64 off = capx_clamp(dst, 0, CAPX_PACKET_BUF_SIZE);
+	return bpf_probe_read_user(s->data + off, capx_clamp(n, 1, CAPX_PACKET_BUF_SIZE), (const void *)src);
+}
+#endif
+
 /* Buffer mode: runs the filter over the `copied` bytes in s->data and
  * returns its answer: 0 when it said no (counted as filtered_out), else
  * after setting s->event.cap_len (bytes to send), wire_len and the
@@ -182,9 +213,7 @@ static __always_inline __u32 capx_filter_scratch(struct capx_scratch *s, struct 
 		c->filtered_out++;
 		return 0;
 	}
-	s->event.cap_len = capx_keep_len(ret, copied);
-	s->event.wire_len = wire_len;
-	s->event.flags = capx_is_truncated(ret, copied, wire_len) ? CAPX_EVENT_TRUNCATED : 0;
+	capx_event_set_len(&s->event, ret, copied, wire_len);
 	return ret;
 }
 
