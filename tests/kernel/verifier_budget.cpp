@@ -68,6 +68,7 @@ const std::vector<std::string> kHeavy = {
 const std::vector<std::string> kQuick = {
 	"",
 	"ip6 protochain 58",
+	"protochain 6 or ip6 protochain 17",
 	"vlan and vlan and ip",
 	"mpls 1000 and mpls 2000 and mpls 3000 and tcp",
 	"tcp[((tcp[12:1] & 0xf0) >> 2):4] = 0x47455420",
