@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* The filter test bench: XDP programs that run the injected filter on a
  * packet given with BPF_PROG_TEST_RUN, in both placeholder modes, and send
  * the matches through the capture core like a real capture point. Used by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* The capture core every capx BPF program shares: the event ring, the
  * per-CPU scratch slots that hold a packet while it is filtered and sent,
  * the per-probe counters, and the steps between "a packet is here" and

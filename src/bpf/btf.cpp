@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "bpf/btf.hpp"
 
 #include <bpf/btf.h>

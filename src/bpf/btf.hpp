@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Questions about the running kernel's types, answered from its BTF
 // (/sys/kernel/btf/vmlinux, libbpf's btf__load_vmlinux_btf): which argument
 // of a function or BTF tracepoint is the packet, so `capx skb -f FUNC[@N]`

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "bpf/capture_maps.hpp"
 
 #include <bpf/bpf.h>

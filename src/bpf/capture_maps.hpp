@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The user side of the capture core (bpf/include/capx_capture.bpf.h):
 // sizing its maps before load, reading its counters, and turning its ring
 // records (include/capx/event.h) into PacketViews.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // What this kernel lets capx do, found by trying (a load, an attach), not
 // by version numbers: kernels differ by config and lockdown, not by age.
 #pragma once

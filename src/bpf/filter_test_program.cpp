@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "bpf/filter_test_program.hpp"
 
 #include <bpf/bpf.h>

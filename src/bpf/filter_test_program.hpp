@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The kernel filter engine of `capx filter --engine kernel` and of the
 // injection tests: bpf/filter_test.bpf.c loaded with the filter injected
 // (inject.hpp) and run on given packets with BPF_PROG_TEST_RUN, in either

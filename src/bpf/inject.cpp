@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The mechanism is described in inject.hpp.
 #include "bpf/inject.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Filter injection: how a tcpdump expression gets into capx's BPF programs.
 //
 // Every capx BPF program that filters calls one of the placeholder

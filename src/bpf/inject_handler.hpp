@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The libbpf SEC() handler of capx/ sections (see inject.hpp). Internal to
 // src/bpf.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Kernel addresses to names, from /proc/kallsyms: "ip_rcv+0x1a" for the
 // stacks `capx skb -S` records, and "is this function a kprobe target"
 // (a function the compiler inlined everywhere has no symbol).

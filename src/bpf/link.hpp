@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // A move-only owner of a bpf_link: destroying it detaches. Links are owned
 // by the file descriptor, so the kernel also detaches when capx dies.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The instruction surgery behind filter injection (inject.hpp), kept apart
 // from libbpf so that it can be tested on hand-made instruction streams.
 #pragma once

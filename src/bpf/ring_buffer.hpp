@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Reading a BPF ring buffer map (BPF_MAP_TYPE_RINGBUF) record by record
 // through its mmap()ed pages, under a move-only owner (why not libbpf's
 // ring_buffer__consume(): src/bpf/ring_buffer.cpp).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // A move-only owner of a bpftool-generated skeleton (`bpftool gen skeleton`
 // makes struct NAME with static open/load/destroy members for C++).
 //

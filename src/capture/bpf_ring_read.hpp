@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Reading the BPF ring buffer of a BPF capture source (capx skb, capx
 // mbuf) for one Source::poll(): what is waiting now, else what comes within
 // the timeout; and the count of the records that are no packets.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Network devices named on the command line (-i), looked up the same way by
 // every capture point, so that a mistake reads the same in `capx ring` and
 // `capx skb`.

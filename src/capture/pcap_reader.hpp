@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Reads pcap (µs or ns, either byte order) and pcapng (Enhanced and Simple
 // Packet Blocks, any section byte order) files record by record. Used by
 // `capx filter -r` and by tests that replay tcpdump's captures.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The capture loop shared by every subcommand: source -> limits -> sink,
 // with live status and tcpdump's exit summary.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The -f/--probe arguments of the BPF capture commands (capx skb, capx
 // mbuf): each argument names one probe or several, comma-separated. One
 // splitter, so that both commands take the same lists and word an empty

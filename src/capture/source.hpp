@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Where packets come from. A source is attached once made (factories return
 // it ready), delivers packets in batches, and detaches in its destructor.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // capx filter: look at a filter (-d: libpcap's classic program and the eBPF
 // capx injects) and run it offline over a capture file with either engine,
 // the kernel's (the injected BPF test program, BPF_PROG_TEST_RUN) or the

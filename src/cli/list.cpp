@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // capx list: where `capx skb -f` can look. `functions` lists the kernel
 // functions with a `struct sk_buff *` argument, which argument it is and
 // which attach types this kernel allows for it; `tracepoints` lists the BTF

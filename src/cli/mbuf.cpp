@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // `capx mbuf (--pid PID | --binary PATH) (-f SPEC... [--ret] | --port P
 // [--queue Q] --rx|--tx) [options] [EXPR]`: packets as a running DPDK
 // application's functions see its rte_mbufs (src/capture/mbuf/), with

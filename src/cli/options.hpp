@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The tcpdump-style options every capture subcommand shares (-w -c -s -C -G
 // -W -U -n -d -e --nano --pcapng --duration --stats -t), and the one way a
 // subcommand runs a capture with them.

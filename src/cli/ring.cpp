@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // `capx ring -i IFACE [options] [EXPR]`: the AF_PACKET TPACKET_V3 capture
 // point (src/capture/ring/), with tcpdump's shared options.
 #include <memory>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // `capx skb -f SPEC... [options] [EXPR]`: packets as kernel functions and
 // tracepoints see their sk_buffs (src/capture/skb/), with tcpdump's shared
 // options.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // What flows from a Source to a Sink: one captured packet and what the
 // capture point knows about it. Sources fill it, sinks format it; neither
 // knows about the other.

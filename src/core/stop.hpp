@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Orderly stop: SIGINT, SIGTERM and SIGHUP request a stop; SIGPIPE is
 // ignored so a closed reader shows up as EPIPE on write, which the pipeline
 // also turns into a stop. Capture loops poll stop_fd() next to their own fds

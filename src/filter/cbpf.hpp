@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The filter front: a tcpdump expression compiled to classic BPF by libpcap
 // (pcap_open_dead + pcap_compile; libpcap is used for nothing else).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Static facts about a classic BPF program, shared by the translator and the
 // executor: is it one libpcap's interpreter can run, which instructions are
 // reachable, which packet bytes can it read.

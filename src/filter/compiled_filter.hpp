@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // A tcpdump expression compiled for the link type one capture point sees,
 // ready for every engine (eBPF translation, user-space executor). This header
 // does not include libpcap, so it can sit next to libbpf's headers.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Classic BPF (as libpcap compiles tcpdump expressions) -> eBPF, as the body
 // of one of the placeholder subprograms declared in include/capx/filter_abi.h.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The user-space filter engine for user-space capture points and offline use
 // (`capx filter -r`), with libpcap's bpf_filter() verdicts, bit for bit. Two
 // engines behind one interface, chosen once at create():

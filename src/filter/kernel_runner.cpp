@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "filter/kernel_runner.hpp"
 
 #include <bpf/bpf.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Runs a translated filter in the kernel, for tests, benchmarks and
 // `capx filter --engine kernel`: the subprogram is wrapped into a complete
 // XDP program assembled here from instructions and run on given bytes with

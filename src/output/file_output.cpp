@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "output/file_output.hpp"
 
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // One output file (or standard output, or a pipe) behind a large user-space
 // buffer. Records go in whole or not at all: the buffer holds complete
 // records only, and when a write fails half-way (ENOSPC, EIO) a regular

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // pcap or pcapng into a file or standard output, optionally rotated
 // (-C/-G/-W): a RecordFormat writing into a RotatingOutput.
 #pragma once

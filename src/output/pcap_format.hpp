@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The classic pcap file format (pcap-savefile(5); IETF
 // draft-ietf-opsawg-pcap): one file header, then a 16-byte header and the
 // captured bytes per packet. Microsecond or, with --nano, nanosecond

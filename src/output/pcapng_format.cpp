@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "output/pcapng_format.hpp"
 
 #include <sys/utsname.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The pcapng file format (IETF draft-ietf-opsawg-pcapng): one Section
 // Header Block, one Interface Description Block per capture point, then an
 // Enhanced Packet Block per packet carrying what the source knew about it

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // A capture file format as the file sinks see it: the bytes every file
 // starts with, then one self-contained record per packet. pcap and pcapng
 // implement it; rotation and buffering never look inside the bytes.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "output/rotating_output.hpp"
 
 #include <fmt/format.h>

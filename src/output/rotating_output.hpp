@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // A capture written as a series of files, with tcpdump's -C/-G/-W rules;
 // with none of them, simply one file (or standard output). Every file
 // starts with the format's header and holds whole records only.

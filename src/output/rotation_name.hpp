@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // tcpdump's names for rotated files (MakeFilename() in tcpdump.c): with -G
 // the -w name is a strftime(3) pattern expanded in local time at the start
 // of the file's time slot; with -C a count is appended (FILE, FILE1,

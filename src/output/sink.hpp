@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Where packets go: pcap, pcapng, decoded text, a tcpdump pipe.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Chooses and builds the sink the user asked for: pcap or pcapng to a file
 // or stdout (with rotation), decoded text on a terminal, or a tcpdump pipe.
 #pragma once

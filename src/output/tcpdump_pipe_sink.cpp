@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "output/tcpdump_pipe_sink.hpp"
 
 #include <fcntl.h>

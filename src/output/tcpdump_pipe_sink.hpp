@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // -t FLAGS: decode with tcpdump itself. capx runs `tcpdump -r - FLAGS...`
 // (exec'd directly, no shell) and streams pcap into its standard input;
 // finish() closes the pipe and waits for tcpdump to print the rest.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Two sinks fed the same packets: `-w FILE --print` writes the file and
 // prints decoded lines, as tcpdump's --print does.
 #pragma once

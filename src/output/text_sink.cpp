@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The terminal printer: one line per packet, tcpdump -nn style, with the
 // capture point it came from and the metadata the source knew.
 #include "output/text_sink.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The verifier budget: every program of every BPF capture point, loaded on
 // this kernel with the heaviest tcpdump expressions, must be verified within
 // a fifth of the verifier's limit (bpf::kVerifierInsnLimit). A program near

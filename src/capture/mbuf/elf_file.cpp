@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "capture/mbuf/elf_file.hpp"
 
 #include <fcntl.h>

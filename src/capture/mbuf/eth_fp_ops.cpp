@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "capture/mbuf/eth_fp_ops.hpp"
 
 #include <elf.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // `--port P [--queue Q] --rx|--tx`: the burst functions of a port, found in
 // a running process through DPDK's exported fast-path table rte_eth_fp_ops
 // (librte_ethdev, DPDK 21.11 and later), so a stripped stock binary can be

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // struct rte_mbuf as the target's DPDK lays it out: a built-in table for
 // the ABIs in use (20.11 to 24.11; with and without buf_iova), picked from
 // the librte_mbuf.so.N the process maps (or the executable's DWARF when it

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // capx mbuf's -f specs: SYMBOL@N (one mbuf), SYMBOL@N@M (an mbuf array and
 // its count), where SYMBOL may be LIB:SYMBOL or LIB:0xOFFSET.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // MbufSource: the uprobes of one `capx mbuf` session, the one ring buffer
 // they all write to, and the processes they watch.
 #include "capture/mbuf/mbuf_source.hpp"

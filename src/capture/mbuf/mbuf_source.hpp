@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // `capx mbuf`: packets as a running DPDK application's functions see its
 // rte_mbufs, read from the BPF ring shared by all uprobes.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The process (or processes) capx mbuf captures from: who they are, what
 // they map, and reading their memory. Everything here is read from /proc
 // and process_vm_readv(2); nothing is attached.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Where a uprobe goes: a symbol or an address resolved to a file and an
 // offset in it (what perf_event_open's uprobe takes), looked up in the
 // target's executable and in every shared library it maps.

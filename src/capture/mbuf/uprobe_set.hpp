@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The loaded and attached BPF side of `capx mbuf` (bpf/mbuf.bpf.c): one BPF
 // object for the whole session, its programs attached once per probe with
 // the probe id as BPF cookie; one ring carries every probe's packets.

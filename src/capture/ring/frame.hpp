@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Reading a TPACKET_V3 block: each tpacket3_hdr frame becomes the PacketView
 // capx writes. Two rewrites happen in place, in the PACKET_RESERVE room the
 // kernel leaves in front of every packet (so nothing is copied):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "capture/ring/hw_timestamp.hpp"
 
 #include <linux/ethtool.h>

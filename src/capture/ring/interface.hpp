@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The interface `-i` names: resolved once, before any privileged step, so
 // that a typo is reported as such and `-d` works without root.
 #pragma once

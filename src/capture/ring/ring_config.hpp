@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // What `capx ring` can be asked to do, in the words of its options. Parsed
 // and validated by the CLI, consumed by RingSource.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // One AF_PACKET socket with its TPACKET_V3 receive ring, set up so that no
 // packet is seen before the socket is complete:
 //  1. socket(AF_PACKET, type, protocol 0): with protocol 0 the socket is not

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // `capx ring`: AF_PACKET TPACKET_V3 rings, one per thread, joined in one
 // PACKET_FANOUT group when there are several.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // What `capx skb` can probe on this kernel: functions and tracepoints with
 // an sk_buff argument (from BTF), and whether fentry or a kprobe can attach
 // to a function here. `capx list` prints it; resolve_probe() asks the same

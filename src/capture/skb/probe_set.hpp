@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The loaded and attached BPF side of `capx skb` (bpf/skb.bpf.c): one BPF
 // object per probe, all sharing the first object's maps (event ring,
 // counters, scratch slots, stack traces) through bpf_map__reuse_fd(), so

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // What the user asked `capx skb -f` to probe, and where that is in this
 // kernel. Parsing needs nothing but the text; resolving reads the kernel's
 // BTF (and tracefs when mounted) and decides the attach type.

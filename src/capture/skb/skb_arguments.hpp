@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The -i, --netns and --mark arguments of `capx skb`, turned into the
 // numbers the BPF side compares with (skb::ProbeFilters). Resolved before
 // anything is loaded, so a typo is reported as such.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The tcpdump expression of `capx skb`, translated for the two places a
 // packet can start at a kernel hook (bpf/skb.bpf.c): at the MAC header,
 // filtered as Ethernet, or at the network header when the skb has no MAC

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // SkbSource: the probes of one `capx skb` session and the one ring buffer
 // they all write to.
 #include "capture/skb/skb_source.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // `capx skb`: packets as kernel functions and tracepoints see their
 // sk_buffs, read from the BPF ring buffer shared by all probes.
 #pragma once

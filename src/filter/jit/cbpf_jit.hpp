@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The native engine behind FilterExecutor: a classic BPF program compiled to
 // x86-64 machine code, with libpcap's bpf_filter() semantics (the same
 // contract as the threaded-code engine in executor.cpp, see there).

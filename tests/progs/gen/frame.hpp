@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The frames capx-gen sends: Ethernet (optionally 802.1Q tagged) / IPv4 /
 // UDP, with a payload that starts with a magic and a sequence number. One
 // template is built once; per frame only the UDP source port (the flow) and

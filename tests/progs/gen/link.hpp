@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The interface capx-gen sends on: its index and how big a frame it takes.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // capx-gen: sends a known number of UDP/IPv4 frames of one size at one rate
 // on an interface, and says exactly what it sent. Tests and bench/ring use it
 // as the traffic whose every frame a capture must account for.

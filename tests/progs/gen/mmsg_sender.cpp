@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "gen/mmsg_sender.hpp"
 
 #include <linux/if_packet.h>

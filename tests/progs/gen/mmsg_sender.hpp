@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Hands frames to the kernel in sendmmsg() batches on an AF_PACKET raw
 // socket. Measured against PACKET_TX_RING (TPACKET_V2, with and without
 // PACKET_QDISC_BYPASS) into a veth on this machine, sendmmsg was 5-15%

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "gen/xdp_sender.hpp"
 
 #include <bpf/bpf.h>

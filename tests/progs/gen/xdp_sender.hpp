@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Hands frames to the kernel with BPF_PROG_TEST_RUN in live-frames mode
 // (xdp_sender.bpf.c): the kernel builds, stamps, paces and transmits them,
 // which offers several times sendmmsg's rate through a veth on one CPU (at

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // bpf/mbuf.bpf.c through mbuf::UprobeSet against a real DPDK process:
 // tests/progs/mbuf_app (CAPX_MBUF_APP), which hands rte_mbufs (single and
 // chained) to named functions and writes what it handed over to oracle

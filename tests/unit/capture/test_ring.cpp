@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The ring capture point's pure parts over synthetic memory: TPACKET_V3
 // block walking, VLAN tag restoration, the LINUX_SLL2 header, the split of
 // the filter between kernel and user space, option checks, and a block

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The shared tcpdump-style options: parsing through CLI11 as a subcommand
 // sees them, and the checks finalize() makes.
 #include <catch2/catch.hpp>

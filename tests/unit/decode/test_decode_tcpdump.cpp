@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Differential: capx's decoded lines against `tcpdump -nn -S` on tcpdump's
 // own test captures. For the protocols capx decodes (Ethernet, VLAN, ARP,
 // IPv4, IPv6, TCP, UDP, ICMP, ICMPv6) the essential fields must agree:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Shared by the output tests: sample packets with known bytes, a scratch
 // directory, running tcpdump/tshark and reading what they print.
 #pragma once

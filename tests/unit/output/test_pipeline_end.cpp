@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // How the sinks end a capture through run_pipeline: -G with -W and a reader
 // that went away end it in order (no error, exit 0); a full disk is an
 // error. The packets come from a replay source: the sinks, files, pipes and

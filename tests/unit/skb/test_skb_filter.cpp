@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The filter of `capx skb`: the Ethernet- and RAW-compiled bodies, the L3
 // warning for expressions that need a link layer, the bytes the BPF side
 // must copy first. Where root can load BPF, both bodies also run in the

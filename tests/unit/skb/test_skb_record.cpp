@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Ring records of bpf/skb.bpf.c as packets: hand-built capx_event records
 // through skb::RecordConverter, with the comment text checked whole.
 #include <catch2/catch.hpp>

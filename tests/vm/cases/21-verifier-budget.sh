@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # vm-programs: verifier-budget
 # capx mbuf's programs, loaded on this kernel with the heaviest expressions
 # of tests/kernel/verifier_budget.cpp's short list, are each verified in at

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // vm-attach-probe: proves that this kernel lets a BPF program attach to a
 // kernel function the way `capx skb` will (fentry, fexit, kprobe) and that
 // the program then runs. It loads a three-line program that counts its own
