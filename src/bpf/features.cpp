@@ -20,7 +20,7 @@ namespace capx::bpf {
 
 namespace {
 
-Result<void> from_probe(int ret, const char *what)
+[[nodiscard]] Result<void> from_probe(int ret, const char *what)
 {
 	if (ret == 1)
 		return {};
@@ -31,7 +31,7 @@ Result<void> from_probe(int ret, const char *what)
 
 // Loads "r0 = 0; exit" as a tracing program on the BTF function/typedef
 // `btf_name` and attaches it for a moment.
-Result<void> try_tracing(bpf_attach_type attach, const char *btf_name, int kind, const char *what)
+[[nodiscard]] Result<void> try_tracing(bpf_attach_type attach, const char *btf_name, int kind, const char *what)
 {
 	struct btf *vmlinux = btf__load_vmlinux_btf();
 	if (!vmlinux)
@@ -57,7 +57,7 @@ Result<void> try_tracing(bpf_attach_type attach, const char *btf_name, int kind,
 	return {};
 }
 
-Result<void> probe_pmu(const char *pmu, const char *what)
+[[nodiscard]] Result<void> probe_pmu(const char *pmu, const char *what)
 {
 	std::string path = fmt::format("/sys/bus/event_source/devices/{}/type", pmu);
 	if (::access(path.c_str(), R_OK) != 0)
@@ -67,7 +67,7 @@ Result<void> probe_pmu(const char *pmu, const char *what)
 	return {};
 }
 
-Result<void> run_probe(Feature f)
+[[nodiscard]] Result<void> run_probe(Feature f)
 {
 	switch (f) {
 	case Feature::RingBuffer:
@@ -107,7 +107,7 @@ const char *feature_name(Feature f)
 	return "?";
 }
 
-Result<void> probe_feature(Feature f)
+[[nodiscard]] Result<void> probe_feature(Feature f)
 {
 	static std::mutex mutex;
 	static std::map<Feature, Result<void>> cache;

@@ -21,6 +21,6 @@ enum class Feature {
 const char *feature_name(Feature feature);
 
 // Ok, or why not (one line, with a hint). Probed once, then cached.
-Result<void> probe_feature(Feature feature);
+[[nodiscard]] Result<void> probe_feature(Feature feature);
 
 } // namespace capx::bpf

@@ -107,7 +107,7 @@ BtfExtRecords copy_records(const void *data, std::uint32_t count, std::uint32_t 
 	return r;
 }
 
-Result<void> prepare(bpf_program *prog, ProgramState &st, const bpf_prog_load_opts &opts)
+[[nodiscard]] Result<void> prepare(bpf_program *prog, ProgramState &st, const bpf_prog_load_opts &opts)
 {
 	auto *raw = bpf_program__insns(prog);
 	std::size_t count = bpf_program__insn_cnt(prog);
@@ -217,7 +217,7 @@ private:
 
 } // namespace
 
-Result<void> register_capx_sections()
+[[nodiscard]] Result<void> register_capx_sections()
 {
 	for (const Section &s : kSections) {
 		LIBBPF_OPTS(libbpf_prog_handler_opts, opts, .cookie = s.flags, .prog_prepare_load_fn = prepare_load);
@@ -228,7 +228,7 @@ Result<void> register_capx_sections()
 	return {};
 }
 
-Result<void> load_with_filter(bpf_object *object, const FilterBodies &bodies, const std::function<int()> &load)
+[[nodiscard]] Result<void> load_with_filter(bpf_object *object, const FilterBodies &bodies, const std::function<int()> &load)
 {
 	if (auto r = setup_libbpf(); !r)
 		return r;

@@ -8,6 +8,6 @@
 namespace capx::bpf {
 
 // Registers the handlers; called once by setup_libbpf().
-Result<void> register_capx_sections();
+[[nodiscard]] Result<void> register_capx_sections();
 
 } // namespace capx::bpf

@@ -18,9 +18,9 @@ class Kallsyms {
 public:
 	// Reads a file in /proc/kallsyms' format ("ADDR TYPE NAME [MODULE]").
 	// Only text symbols (t, T, w, W) are kept: stacks point into code.
-	static Result<Kallsyms> load(const std::string &path = "/proc/kallsyms");
+	[[nodiscard]] static Result<Kallsyms> load(const std::string &path = "/proc/kallsyms");
 	// The running kernel's symbols, read once per process on first use.
-	static const Result<Kallsyms> &kernel();
+	[[nodiscard]] static const Result<Kallsyms> &kernel();
 
 	// "ip_rcv+0x1a", "veth_xmit+0x10 [veth]"; "0xffffffff81234567" when no
 	// symbol precedes the address or addresses are hidden (kptr_restrict).

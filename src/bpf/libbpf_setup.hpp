@@ -9,6 +9,6 @@
 namespace capx::bpf {
 
 // Idempotent and thread-safe; every open path calls it (Skeleton::open).
-Result<void> setup_libbpf();
+[[nodiscard]] Result<void> setup_libbpf();
 
 } // namespace capx::bpf

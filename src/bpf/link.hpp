@@ -30,7 +30,7 @@ public:
 
 	// Takes the result of a bpf_program__attach*() call: a link, or NULL with
 	// errno set. `what` names the attachment in the error ("XDP on eth0").
-	static Result<Link> adopt(struct bpf_link *link, std::string_view what);
+	[[nodiscard]] static Result<Link> adopt(struct bpf_link *link, std::string_view what);
 
 	struct bpf_link *get() const { return link_; }
 	explicit operator bool() const { return link_ != nullptr; }

@@ -49,7 +49,7 @@ std::uint16_t PcapReader::u16(const std::uint8_t *p) const
 	return swapped_ ? __builtin_bswap16(v) : v;
 }
 
-Result<bool> PcapReader::read_exact(void *buf, std::size_t n, bool eof_ok)
+[[nodiscard]] Result<bool> PcapReader::read_exact(void *buf, std::size_t n, bool eof_ok)
 {
 	std::size_t got = std::fread(buf, 1, n, file_.get());
 	if (got == n)
@@ -61,7 +61,7 @@ Result<bool> PcapReader::read_exact(void *buf, std::size_t n, bool eof_ok)
 	return fail(fmt::format("{}: truncated record (file ends inside it)", path_));
 }
 
-Result<PcapReader> PcapReader::open(const std::string &path)
+[[nodiscard]] Result<PcapReader> PcapReader::open(const std::string &path)
 {
 	PcapReader r;
 	r.path_ = path == "-" ? "standard input" : path;
@@ -126,12 +126,12 @@ Result<PcapReader> PcapReader::open(const std::string &path)
 	return r;
 }
 
-Result<std::optional<PcapReader::Record>> PcapReader::next()
+[[nodiscard]] Result<std::optional<PcapReader::Record>> PcapReader::next()
 {
 	return pcapng_ ? next_pcapng() : next_pcap();
 }
 
-Result<std::optional<PcapReader::Record>> PcapReader::next_pcap()
+[[nodiscard]] Result<std::optional<PcapReader::Record>> PcapReader::next_pcap()
 {
 	std::uint8_t h[16];
 	auto ok = read_exact(h, 16, true);
@@ -160,7 +160,7 @@ Result<std::optional<PcapReader::Record>> PcapReader::next_pcap()
 	return std::optional<Record>(std::move(rec));
 }
 
-Result<void> PcapReader::parse_section_header(const std::vector<std::uint8_t> &body)
+[[nodiscard]] Result<void> PcapReader::parse_section_header(const std::vector<std::uint8_t> &body)
 {
 	std::uint32_t bom;
 	std::memcpy(&bom, body.data(), 4);
@@ -176,7 +176,7 @@ Result<void> PcapReader::parse_section_header(const std::vector<std::uint8_t> &b
 	return {};
 }
 
-Result<std::optional<PcapReader::Record>> PcapReader::next_pcapng()
+[[nodiscard]] Result<std::optional<PcapReader::Record>> PcapReader::next_pcapng()
 {
 	for (;;) {
 		std::uint8_t h[8];

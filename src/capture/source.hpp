@@ -56,9 +56,9 @@ public:
 	// Waits up to `timeout` for packets and hands each to `consumer`.
 	// Returns early when stop::fd() becomes readable. An empty batch is not
 	// an error.
-	virtual Result<void> poll(std::chrono::milliseconds timeout, PacketConsumer &consumer) = 0;
+	[[nodiscard]] virtual Result<void> poll(std::chrono::milliseconds timeout, PacketConsumer &consumer) = 0;
 
-	virtual Result<SourceStats> stats() = 0;
+	[[nodiscard]] virtual Result<SourceStats> stats() = 0;
 
 	// True once nothing more can come (e.g. every process capx mbuf
 	// captures from has exited): the pipeline then ends as on -c, after the

@@ -68,7 +68,7 @@ std::string dump_ebpf_array(const std::vector<EbpfInsn> &insns)
 	return out;
 }
 
-Result<void> dump(const FilterOptions &o, const std::string &expression, std::uint16_t linktype)
+[[nodiscard]] Result<void> dump(const FilterOptions &o, const std::string &expression, std::uint16_t linktype)
 {
 	auto cbpf = CbpfProgram::compile(expression, linktype);
 	if (!cbpf)
@@ -105,7 +105,7 @@ Result<void> dump(const FilterOptions &o, const std::string &expression, std::ui
 // One verdict per packet, from whichever engine was asked for.
 class Verdicts {
 public:
-	static Result<Verdicts> make(const FilterOptions &o, const CompiledFilter &compiled)
+	[[nodiscard]] static Result<Verdicts> make(const FilterOptions &o, const CompiledFilter &compiled)
 	{
 		Verdicts v;
 		if (o.engine == Engine::User) {
@@ -130,7 +130,7 @@ public:
 		return v;
 	}
 
-	Result<std::uint32_t> run(std::span<const std::uint8_t> data, std::uint32_t wire_len, std::uint64_t index)
+	[[nodiscard]] Result<std::uint32_t> run(std::span<const std::uint8_t> data, std::uint32_t wire_len, std::uint64_t index)
 	{
 		if (executor_)
 			return executor_->run(data, wire_len);
@@ -158,7 +158,7 @@ private:
 	std::vector<FilterAccess> accesses_;
 };
 
-Result<void> run_offline(const FilterOptions &o, const std::string &expression)
+[[nodiscard]] Result<void> run_offline(const FilterOptions &o, const std::string &expression)
 {
 	auto reader = PcapReader::open(o.input);
 	if (!reader)
@@ -230,7 +230,7 @@ Result<void> run_offline(const FilterOptions &o, const std::string &expression)
 	return {};
 }
 
-Result<void> run_filter(const FilterOptions &o)
+[[nodiscard]] Result<void> run_filter(const FilterOptions &o)
 {
 	auto merged = merge_expression(o.expression, o.expression_words);
 	if (!merged)

@@ -20,7 +20,7 @@ struct MbufArguments {
 	CaptureOptions capture;
 	mbuf::MbufConfig mbuf;
 
-	Result<void> finalize()
+	[[nodiscard]] Result<void> finalize()
 	{
 		if (auto r = capture.finalize(); !r)
 			return r;
@@ -38,7 +38,7 @@ struct MbufArguments {
 	}
 };
 
-Result<void> run_mbuf(MbufArguments &args)
+[[nodiscard]] Result<void> run_mbuf(MbufArguments &args)
 {
 	if (auto r = args.finalize(); !r)
 		return r;

@@ -105,7 +105,7 @@ void add_output_options(CLI::App &app, OutputOptions &o)
 		->type_name("FLAGS");
 }
 
-Result<void> check_output_options(const OutputOptions &o)
+[[nodiscard]] Result<void> check_output_options(const OutputOptions &o)
 {
 	if (o.tcpdump_flags && !o.path.empty())
 		return fail_usage("-t decodes on the terminal; it cannot be combined with -w");
@@ -122,7 +122,7 @@ void add_expression_options(CLI::App &app, std::string &expression, std::vector<
 		->type_name("EXPR");
 }
 
-Result<std::string> merge_expression(const std::string &expression, const std::vector<std::string> &words)
+[[nodiscard]] Result<std::string> merge_expression(const std::string &expression, const std::vector<std::string> &words)
 {
 	if (!expression.empty() && !words.empty())
 		return fail_usage("give the filter either with -e or as trailing words, not both");
@@ -131,12 +131,12 @@ Result<std::string> merge_expression(const std::string &expression, const std::v
 	return join_expression(words);
 }
 
-Result<std::string> CaptureOptions::filter_expression() const
+[[nodiscard]] Result<std::string> CaptureOptions::filter_expression() const
 {
 	return merge_expression(expression, expression_words);
 }
 
-Result<void> CaptureOptions::finalize()
+[[nodiscard]] Result<void> CaptureOptions::finalize()
 {
 	if (snaplen == 0)
 		snaplen = 262144;
@@ -172,7 +172,7 @@ bool dump_if_asked(const CaptureOptions &options, const CbpfProgram &program)
 	return true;
 }
 
-Result<void> run_capture(const CaptureOptions &options, Source &source)
+[[nodiscard]] Result<void> run_capture(const CaptureOptions &options, Source &source)
 {
 	auto sink = make_sink(options.output);
 	if (!sink)

@@ -22,7 +22,7 @@ struct RingArguments {
 	std::string timestamp = "host";
 	bool no_promiscuous = false;
 
-	Result<void> finalize()
+	[[nodiscard]] Result<void> finalize()
 	{
 		if (auto r = capture.finalize(); !r)
 			return r;
@@ -50,7 +50,7 @@ struct RingArguments {
 	}
 };
 
-Result<void> run_ring(RingArguments &args)
+[[nodiscard]] Result<void> run_ring(RingArguments &args)
 {
 	if (auto r = args.finalize(); !r)
 		return r;

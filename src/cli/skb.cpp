@@ -24,7 +24,7 @@ struct SkbArguments {
 	skb::SkbConfig skb;
 	std::string mark;
 
-	Result<void> finalize()
+	[[nodiscard]] Result<void> finalize()
 	{
 		if (auto r = capture.finalize(); !r)
 			return r;
@@ -50,7 +50,7 @@ struct SkbArguments {
 	}
 };
 
-Result<void> run_skb(SkbArguments &args)
+[[nodiscard]] Result<void> run_skb(SkbArguments &args)
 {
 	if (auto r = args.finalize(); !r)
 		return r;

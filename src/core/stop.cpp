@@ -35,7 +35,7 @@ void on_signal(int sig)
 
 } // namespace
 
-Result<void> install()
+[[nodiscard]] Result<void> install()
 {
 	if (g_eventfd >= 0)
 		return {};

@@ -11,7 +11,7 @@ namespace capx::stop {
 
 // Installs the handlers (idempotent). Handlers are installed without
 // SA_RESTART so blocking calls return EINTR.
-Result<void> install();
+[[nodiscard]] Result<void> install();
 
 bool requested();
 // The signal that asked for the stop, 0 if none (or a programmatic stop).

@@ -26,7 +26,7 @@ public:
 
 	// Compiles `expression` for `linktype` (DLT_*) and `snaplen`. An empty
 	// expression compiles to "accept everything" (libpcap's own answer).
-	static Result<CbpfProgram> compile(std::string_view expression, int linktype,
+	[[nodiscard]] static Result<CbpfProgram> compile(std::string_view expression, int linktype,
 					   std::uint32_t snaplen = 262144, bool optimize = true);
 
 	std::span<const bpf_insn> insns() const { return {program_.bf_insns, program_.bf_len}; }

@@ -19,7 +19,7 @@ namespace capx {
 // indices below 16, no division or modulo by a zero constant, jump targets
 // inside the program (a JA offset may wrap around to jump backward: libpcap's
 // own `protochain` code does), and a last instruction that returns.
-Result<void> validate_cbpf(std::span<const CbpfInsn> program);
+[[nodiscard]] Result<void> validate_cbpf(std::span<const CbpfInsn> program);
 
 // reachable[i]: instruction i can execute (program must be valid).
 std::vector<bool> cbpf_reachable(std::span<const CbpfInsn> program);

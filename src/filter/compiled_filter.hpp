@@ -32,7 +32,7 @@ struct CompiledFilter {
 // once per capture point so the message is given once. Every error exits 1
 // (runtime), like libpcap's own (CbpfProgram::compile decides the status for
 // all subcommands).
-Result<CompiledFilter> compile_filter(std::string_view expression, std::uint16_t linktype,
+[[nodiscard]] Result<CompiledFilter> compile_filter(std::string_view expression, std::uint16_t linktype,
 				      std::uint32_t snaplen = 262144);
 
 } // namespace capx

@@ -28,9 +28,9 @@ public:
 
 	// Fails on a program libpcap's bpf_validate() would reject. The native
 	// engine where it can run, else the threaded one.
-	static Result<FilterExecutor> create(std::span<const CbpfInsn> program);
+	[[nodiscard]] static Result<FilterExecutor> create(std::span<const CbpfInsn> program);
 	// Exactly the engine asked for: fails where it cannot run (tests, bench).
-	static Result<FilterExecutor> create(std::span<const CbpfInsn> program, Engine engine);
+	[[nodiscard]] static Result<FilterExecutor> create(std::span<const CbpfInsn> program, Engine engine);
 
 	FilterExecutor(FilterExecutor &&) noexcept;
 	FilterExecutor &operator=(FilterExecutor &&) noexcept;

@@ -127,7 +127,7 @@ std::string KernelFilterRunner::unavailable_reason()
 	return {};
 }
 
-Result<KernelFilterRunner> KernelFilterRunner::load(const EbpfFilter &filter)
+[[nodiscard]] Result<KernelFilterRunner> KernelFilterRunner::load(const EbpfFilter &filter)
 {
 	KernelFilterRunner r;
 	r.access_ = filter.access;
@@ -182,7 +182,7 @@ Result<KernelFilterRunner> KernelFilterRunner::load(const EbpfFilter &filter)
 	return r;
 }
 
-Result<std::uint32_t> KernelFilterRunner::test_run(std::span<const std::uint8_t> packet, std::uint32_t wire_len,
+[[nodiscard]] Result<std::uint32_t> KernelFilterRunner::test_run(std::span<const std::uint8_t> packet, std::uint32_t wire_len,
 						    std::uint32_t repeat, std::uint32_t *duration) const
 {
 	if (packet.size() > kMaxPacket)
@@ -216,12 +216,12 @@ Result<std::uint32_t> KernelFilterRunner::test_run(std::span<const std::uint8_t>
 	return io.result;
 }
 
-Result<std::uint32_t> KernelFilterRunner::run(std::span<const std::uint8_t> packet, std::uint32_t wire_len) const
+[[nodiscard]] Result<std::uint32_t> KernelFilterRunner::run(std::span<const std::uint8_t> packet, std::uint32_t wire_len) const
 {
 	return test_run(packet, wire_len, 1, nullptr);
 }
 
-Result<double> KernelFilterRunner::time_ns(std::span<const std::uint8_t> packet, std::uint32_t wire_len,
+[[nodiscard]] Result<double> KernelFilterRunner::time_ns(std::span<const std::uint8_t> packet, std::uint32_t wire_len,
 					   std::uint32_t repeat) const
 {
 	std::uint32_t duration = 0;

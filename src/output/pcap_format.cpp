@@ -39,7 +39,7 @@ std::string link_type_name(std::uint16_t linktype)
 
 } // namespace
 
-Result<void> PcapFormat::configure(std::span<const CapturePoint> points)
+[[nodiscard]] Result<void> PcapFormat::configure(std::span<const CapturePoint> points)
 {
 	std::uint16_t linktype = points.empty() ? std::uint16_t{kLinkEthernet} : points.front().linktype;
 	std::uint32_t snaplen = points.empty() ? kDefaultSnaplen : 0;
@@ -65,7 +65,7 @@ Result<void> PcapFormat::configure(std::span<const CapturePoint> points)
 	return {};
 }
 
-Result<std::size_t> PcapFormat::measure(const PacketView &packet)
+[[nodiscard]] Result<std::size_t> PcapFormat::measure(const PacketView &packet)
 {
 	caplen_ = caplen_of(packet);
 	return kRecordHeaderSize + caplen_;
@@ -76,7 +76,7 @@ void PcapFormat::encode(const PacketView &packet, std::uint8_t *out)
 	encode_record(packet, caplen_, out);
 }
 
-Result<std::size_t> PcapFormat::encode_batch(PacketBatch batch, std::uint8_t *out, std::size_t room,
+[[nodiscard]] Result<std::size_t> PcapFormat::encode_batch(PacketBatch batch, std::uint8_t *out, std::size_t room,
 					     std::uint32_t *sizes)
 {
 	std::size_t i = 0;

@@ -26,9 +26,9 @@ class PcapngFormat final : public RecordFormat {
 public:
 	explicit PcapngFormat(PcapngIdentity identity) : identity_(std::move(identity)) {}
 
-	Result<void> configure(std::span<const CapturePoint> points) override;
+	[[nodiscard]] Result<void> configure(std::span<const CapturePoint> points) override;
 	std::span<const std::uint8_t> file_header() const override { return header_; }
-	Result<std::size_t> measure(const PacketView &packet) override;
+	[[nodiscard]] Result<std::size_t> measure(const PacketView &packet) override;
 	void encode(const PacketView &packet, std::uint8_t *out) override;
 
 private:

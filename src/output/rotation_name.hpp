@@ -21,7 +21,7 @@ int ring_digits(std::uint32_t file_limit);
 
 // `pattern` expanded with strftime(3) for `slot_start` (when -G), then
 // `count` appended with `width` digits unless both are 0.
-Result<std::string> rotation_file_name(const std::string &pattern, std::optional<std::time_t> slot_start,
+[[nodiscard]] Result<std::string> rotation_file_name(const std::string &pattern, std::optional<std::time_t> slot_start,
 				       std::uint32_t count, int width);
 
 } // namespace capx

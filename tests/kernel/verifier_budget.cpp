@@ -178,7 +178,7 @@ const std::vector<SkbCase> kSkbCases = {
 	{skb::ProbeKind::Fexit, {"fexit:ip_rcv"}, true},
 };
 
-Result<skb::ResolvedProbe> resolve_first(const std::vector<std::string> &specs, const bpf::KernelBtf &btf)
+[[nodiscard]] Result<skb::ResolvedProbe> resolve_first(const std::vector<std::string> &specs, const bpf::KernelBtf &btf)
 {
 	Result<skb::ResolvedProbe> last = fail("no spec");
 	for (const auto &text : specs) {

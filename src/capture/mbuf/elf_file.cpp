@@ -66,7 +66,7 @@ ElfFile::~ElfFile()
 		elf_end(elf_);
 }
 
-Result<ElfFile> ElfFile::open(const std::string &path)
+[[nodiscard]] Result<ElfFile> ElfFile::open(const std::string &path)
 {
 	// libelf refuses every call until told the version it is used with.
 	static const bool version_ok = elf_version(EV_CURRENT) != EV_NONE;

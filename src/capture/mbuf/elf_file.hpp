@@ -34,7 +34,7 @@ struct ElfSegment {
 
 class ElfFile {
 public:
-	static Result<ElfFile> open(const std::string &path);
+	[[nodiscard]] static Result<ElfFile> open(const std::string &path);
 	ElfFile(ElfFile &&) noexcept;
 	ElfFile &operator=(ElfFile &&) noexcept;
 	~ElfFile();

@@ -35,7 +35,7 @@ FpOpsOffsets fp_ops_offsets(unsigned abi);
 
 // Errors: the process does not map librte_ethdev, the port is out of range
 // or not started (its burst function is DPDK's dummy), no such queue.
-Result<PortBurst> locate_port_burst(pid_t pid, std::uint16_t port, std::optional<std::uint16_t> queue,
+[[nodiscard]] Result<PortBurst> locate_port_burst(pid_t pid, std::uint16_t port, std::optional<std::uint16_t> queue,
 				    Direction direction);
 
 } // namespace capx::mbuf

@@ -34,14 +34,14 @@ struct MbufConfig {
 // The option combinations and the syntax of -f and --mbuf-layout, checked
 // without looking at any process (usage errors): one target, -f or --port,
 // --queue/--rx/--tx only with --port and one direction, --ret only with -f.
-Result<void> check_config(const MbufConfig &config);
+[[nodiscard]] Result<void> check_config(const MbufConfig &config);
 
 class MbufSource {
 public:
 	// Resolves the target, the probes and the layout, loads and attaches.
 	// The capture ends by itself (poll returns an error-free stop) when
 	// every target process has exited.
-	static Result<std::unique_ptr<Source>> make(const MbufConfig &config);
+	[[nodiscard]] static Result<std::unique_ptr<Source>> make(const MbufConfig &config);
 };
 
 } // namespace capx::mbuf

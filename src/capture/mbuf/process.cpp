@@ -71,7 +71,7 @@ std::string proc_path(pid_t pid, const char *what)
 // The fields of /proc/PID/stat after the command name, which may itself
 // hold spaces and parentheses (fs/proc/array.c do_task_stat: "pid (comm)
 // state ppid ...").
-Result<std::string> stat_tail(pid_t pid)
+[[nodiscard]] Result<std::string> stat_tail(pid_t pid)
 {
 	std::ifstream in(proc_path(pid, "stat"));
 	std::string line;
@@ -87,7 +87,7 @@ Result<std::string> stat_tail(pid_t pid)
 // user memory to probe.
 constexpr std::uint64_t kPfKthread = 0x00200000;
 
-Result<bool> is_kernel_thread(pid_t pid)
+[[nodiscard]] Result<bool> is_kernel_thread(pid_t pid)
 {
 	auto tail = stat_tail(pid);
 	if (!tail)
@@ -132,7 +132,7 @@ std::string read_link(const std::string &path)
 // The ELF identity check --binary makes: the magic and a type the kernel
 // can exec or ld.so can load (ET_EXEC, or ET_DYN for PIE executables and
 // shared objects).
-Result<void> check_elf(const std::string &path)
+[[nodiscard]] Result<void> check_elf(const std::string &path)
 {
 	UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
 	if (!fd)
@@ -189,7 +189,7 @@ std::optional<Mapping> ProcessMaps::parse_line(std::string_view line)
 	return m;
 }
 
-Result<ProcessMaps> ProcessMaps::read(pid_t pid)
+[[nodiscard]] Result<ProcessMaps> ProcessMaps::read(pid_t pid)
 {
 	std::ifstream in(proc_path(pid, "maps"));
 	if (!in) {
@@ -236,7 +236,7 @@ std::vector<std::string> ProcessMaps::files() const
 	return out;
 }
 
-Result<void> read_memory(pid_t pid, std::uint64_t address, std::span<std::byte> out)
+[[nodiscard]] Result<void> read_memory(pid_t pid, std::uint64_t address, std::span<std::byte> out)
 {
 	if (out.empty())
 		return {};
@@ -261,7 +261,7 @@ Result<void> read_memory(pid_t pid, std::uint64_t address, std::span<std::byte> 
 	}
 }
 
-Result<Target> target_from_pid(pid_t pid)
+[[nodiscard]] Result<Target> target_from_pid(pid_t pid)
 {
 	if (pid <= 0)
 		return fail_usage(fmt::format("--pid {}: not a process id", pid));
@@ -299,7 +299,7 @@ Result<Target> target_from_pid(pid_t pid)
 	return t;
 }
 
-Result<Target> target_from_binary(const std::string &path)
+[[nodiscard]] Result<Target> target_from_binary(const std::string &path)
 {
 	if (path.empty())
 		return fail_usage("--binary: empty path");

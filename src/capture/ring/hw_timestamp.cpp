@@ -34,7 +34,7 @@ HardwareTimestamping::~HardwareTimestamping()
 	::ioctl(fd_.get(), SIOCSHWTSTAMP, &ifr);
 }
 
-Result<HardwareTimestamping> HardwareTimestamping::enable(const std::string &ifname)
+[[nodiscard]] Result<HardwareTimestamping> HardwareTimestamping::enable(const std::string &ifname)
 {
 	HardwareTimestamping hw;
 	hw.ifname_ = ifname;

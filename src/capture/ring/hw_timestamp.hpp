@@ -24,7 +24,7 @@ public:
 	HardwareTimestamping &operator=(HardwareTimestamping &&) = default;
 	~HardwareTimestamping();
 
-	static Result<HardwareTimestamping> enable(const std::string &ifname);
+	[[nodiscard]] static Result<HardwareTimestamping> enable(const std::string &ifname);
 
 private:
 	UniqueFd fd_;

@@ -18,7 +18,7 @@ namespace capx::ring {
 
 namespace {
 
-Result<void> fill_device_facts(Interface &iface)
+[[nodiscard]] Result<void> fill_device_facts(Interface &iface)
 {
 	// An ordinary datagram socket answers SIOCGIF* without privileges.
 	UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
@@ -41,7 +41,7 @@ Result<void> fill_device_facts(Interface &iface)
 
 } // namespace
 
-Result<Interface> resolve_interface(std::string_view word)
+[[nodiscard]] Result<Interface> resolve_interface(std::string_view word)
 {
 	Interface iface;
 	if (word == "any") {

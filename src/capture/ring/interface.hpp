@@ -21,6 +21,6 @@ struct Interface {
 
 // `word` is a name, an ifindex in decimal, or "any". The error for an
 // unknown name lists a few interfaces that do exist.
-Result<Interface> resolve_interface(std::string_view word);
+[[nodiscard]] Result<Interface> resolve_interface(std::string_view word);
 
 } // namespace capx::ring

@@ -36,12 +36,12 @@ struct RingConfig {
 
 	// Checks the combinations (exit 2 on conflict): ring holds at least two
 	// blocks, block size is a multiple of the page size, and so on.
-	Result<void> validate() const;
+	[[nodiscard]] Result<void> validate() const;
 };
 
-Result<DirectionFilter> parse_direction(std::string_view word);
-Result<FanoutMode> parse_fanout(std::string_view word);
-Result<TimestampType> parse_timestamp_type(std::string_view word);
+[[nodiscard]] Result<DirectionFilter> parse_direction(std::string_view word);
+[[nodiscard]] Result<FanoutMode> parse_fanout(std::string_view word);
+[[nodiscard]] Result<TimestampType> parse_timestamp_type(std::string_view word);
 
 std::string_view to_string(DirectionFilter d);
 std::string_view to_string(FanoutMode m);

@@ -23,11 +23,11 @@ namespace capx::ring {
 
 // The link type capx writes for `config.interface` and the filter compiled
 // for it. Needs no privileges (for -d).
-Result<CbpfProgram> compile_filter(const RingConfig &config);
+[[nodiscard]] Result<CbpfProgram> compile_filter(const RingConfig &config);
 
 class RingSource {
 public:
-	static Result<std::unique_ptr<Source>> make(const RingConfig &config);
+	[[nodiscard]] static Result<std::unique_ptr<Source>> make(const RingConfig &config);
 };
 
 } // namespace capx::ring

@@ -32,7 +32,7 @@ class SkbSource {
 public:
 	// Resolves, loads and attaches every probe; the filter is compiled once
 	// for L2 and once for L3 (a warning, once, when it cannot apply at L3).
-	static Result<std::unique_ptr<Source>> make(const SkbConfig &config);
+	[[nodiscard]] static Result<std::unique_ptr<Source>> make(const SkbConfig &config);
 };
 
 } // namespace capx::skb

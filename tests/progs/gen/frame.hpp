@@ -38,7 +38,7 @@ struct FrameSpec {
 
 class FrameTemplate {
 public:
-	static Result<FrameTemplate> build(const FrameSpec &spec);
+	[[nodiscard]] static Result<FrameTemplate> build(const FrameSpec &spec);
 
 	std::size_t size() const { return bytes_.size(); }
 	std::span<const std::uint8_t> bytes() const { return bytes_; }

@@ -429,7 +429,7 @@ public:
 	}
 
 	std::span<const CapturePoint> capture_points() const override { return {&point_, 1}; }
-	Result<void> poll(std::chrono::milliseconds, PacketConsumer &consumer) override
+	[[nodiscard]] Result<void> poll(std::chrono::milliseconds, PacketConsumer &consumer) override
 	{
 		while (next_ < blocks_.size()) {
 			std::vector<PreparedFrame> frames;
@@ -453,7 +453,7 @@ public:
 		}
 		return {};
 	}
-	Result<SourceStats> stats() override { return SourceStats{}; }
+	[[nodiscard]] Result<SourceStats> stats() override { return SourceStats{}; }
 	bool exhausted() const override { return next_ == blocks_.size(); }
 
 private:

@@ -15,7 +15,7 @@ using namespace capx::cli;
 namespace {
 
 // Parses `args` (without the program name) the way main does.
-Result<CaptureOptions> parse(std::vector<std::string> args)
+[[nodiscard]] Result<CaptureOptions> parse(std::vector<std::string> args)
 {
 	CLI::App app{"test"};
 	CaptureOptions o;

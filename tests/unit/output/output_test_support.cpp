@@ -193,7 +193,7 @@ std::vector<std::string> lines(const std::string &text)
 
 namespace capx::test {
 
-Result<void> write_all(Sink &sink, std::span<const CapturePoint> points, const std::vector<SamplePacket> &packets)
+[[nodiscard]] Result<void> write_all(Sink &sink, std::span<const CapturePoint> points, const std::vector<SamplePacket> &packets)
 {
 	if (auto r = sink.begin(points); !r)
 		return r;
