@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <map>
+#include <memory>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -33,11 +34,11 @@ namespace {
 // `btf_name` and attaches it for a moment.
 [[nodiscard]] Result<void> try_tracing(bpf_attach_type attach, const char *btf_name, int kind, const char *what)
 {
-	struct btf *vmlinux = btf__load_vmlinux_btf();
+	std::unique_ptr<struct btf, decltype(&btf__free)> vmlinux(btf__load_vmlinux_btf(), &btf__free);
 	if (!vmlinux)
 		return fail_errno(errno, "cannot read the kernel's BTF");
-	int id = btf__find_by_name_kind(vmlinux, btf_name, kind);
-	btf__free(vmlinux);
+	int id = btf__find_by_name_kind(vmlinux.get(), btf_name, kind);
+	vmlinux.reset(); // large: freed before the probe rather than after
 	if (id <= 0)
 		return fail(fmt::format("cannot probe {}: the kernel has no '{}'", what, btf_name));
 

@@ -157,15 +157,14 @@ std::string KernelFilterRunner::unavailable_reason()
 	opts.log_size = static_cast<__u32>(log.size());
 	opts.log_level = 0;
 	const auto *insns = reinterpret_cast<const bpf_insn *>(prog.data());
-	int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "capx_filter", "GPL", insns, prog.size(), &opts);
-	if (fd < 0) {
+	r.prog_.reset(bpf_prog_load(BPF_PROG_TYPE_XDP, "capx_filter", "GPL", insns, prog.size(), &opts));
+	if (!r.prog_) {
 		int err = errno;
-		// Again with the verifier's reasoning in the log.
+		// Again with the verifier's reasoning in the log; only the log is
+		// wanted, a program it might load after all is closed at once.
 		opts.log_level = 1;
 		log[0] = 0;
-		int again = bpf_prog_load(BPF_PROG_TYPE_XDP, "capx_filter", "GPL", insns, prog.size(), &opts);
-		if (again >= 0)
-			::close(again);
+		UniqueFd again(bpf_prog_load(BPF_PROG_TYPE_XDP, "capx_filter", "GPL", insns, prog.size(), &opts));
 		std::string text(log.data());
 		// The end of the log says why; keep the last lines.
 		constexpr std::size_t keep = 6000;
@@ -174,10 +173,9 @@ std::string KernelFilterRunner::unavailable_reason()
 		return fail(fmt::format("the verifier rejected the translated filter: {}\n{}", std::strerror(err), text),
 			    err == EPERM ? privilege_hint() : std::string{});
 	}
-	r.prog_.reset(fd);
 	bpf_prog_info info{};
 	__u32 size = sizeof(info);
-	if (bpf_obj_get_info_by_fd(fd, &info, &size) == 0)
+	if (bpf_obj_get_info_by_fd(r.prog_.get(), &info, &size) == 0)
 		r.verified_insns_ = info.verified_insns;
 	return r;
 }

@@ -15,6 +15,7 @@
 #include <climits>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -324,8 +325,11 @@ std::vector<std::string> ProcessMaps::files() const
 	t.uprobe_pid = -1;
 	// Every process whose executable is this file, by identity rather than
 	// by name (a symlink or another mount of it counts, a copy does not).
-	if (DIR *dir = opendir("/proc")) {
-		while (dirent *e = readdir(dir)) {
+	struct CloseDir {
+		void operator()(DIR *dir) const { closedir(dir); }
+	};
+	if (std::unique_ptr<DIR, CloseDir> dir(opendir("/proc")); dir) {
+		while (dirent *e = readdir(dir.get())) {
 			std::uint64_t pid = 0;
 			if (!parse_dec(e->d_name, pid))
 				continue;
@@ -334,7 +338,6 @@ std::vector<std::string> ProcessMaps::files() const
 			    pst.st_dev == st.st_dev)
 				t.pids.push_back(static_cast<pid_t>(pid));
 		}
-		closedir(dir);
 	}
 	std::sort(t.pids.begin(), t.pids.end());
 	return t;

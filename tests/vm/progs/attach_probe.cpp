@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -84,11 +85,10 @@ std::vector<bpf_insn> counting_program(int map_fd)
 // fentry/fexit name their target by BTF id in the running kernel's BTF.
 [[nodiscard]] Result<int> vmlinux_function_id(const std::string &function)
 {
-	struct btf *vmlinux = btf__load_vmlinux_btf();
+	std::unique_ptr<struct btf, decltype(&btf__free)> vmlinux(btf__load_vmlinux_btf(), &btf__free);
 	if (!vmlinux)
 		return fail_errno(errno, "loading vmlinux BTF");
-	int id = btf__find_by_name_kind(vmlinux, function.c_str(), BTF_KIND_FUNC);
-	btf__free(vmlinux);
+	int id = btf__find_by_name_kind(vmlinux.get(), function.c_str(), BTF_KIND_FUNC);
 	if (id < 0)
 		return fail("no BTF function named " + function);
 	return id;
