@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "core/pcap_magic.hpp"
+#include "core/snaplen.hpp"
 
 namespace capx {
 
@@ -118,9 +119,9 @@ std::uint16_t PcapReader::u16(const std::uint8_t *p) const
 		return std::unexpected(std::move(h.error()));
 	r.snaplen_ = r.u32(header + 12);
 	// libpcap treats 0 and absurd snapshot lengths as its maximum
-	// (pcap-common.c, max_snaplen_for_dlt: 262144 for most link types).
-	if (r.snaplen_ == 0 || r.snaplen_ > 262144)
-		r.snaplen_ = 262144;
+	// (pcap-common.c, max_snaplen_for_dlt: kMaxSnaplen for most link types).
+	if (r.snaplen_ == 0 || r.snaplen_ > kMaxSnaplen)
+		r.snaplen_ = kMaxSnaplen;
 	// The top bits of the link type field carry FCS information (pcap-savefile(5)).
 	r.linktype_ = static_cast<std::uint16_t>(r.u32(header + 16) & 0xffff);
 	return r;

@@ -17,6 +17,7 @@
 #include "capture/pcap_reader.hpp"
 #include "cli/command.hpp"
 #include "cli/options.hpp"
+#include "core/snaplen.hpp"
 #include "filter/cbpf.hpp"
 #include "filter/compiled_filter.hpp"
 #include "filter/ebpf_translator.hpp"
@@ -187,7 +188,7 @@ private:
 	point.name = std::filesystem::path(o.input).filename().string();
 	point.description = "capx filter -r";
 	point.linktype = reader->linktype();
-	point.snaplen = reader->snaplen() ? reader->snaplen() : 262144;
+	point.snaplen = reader->snaplen() ? reader->snaplen() : kMaxSnaplen;
 	point.filter = expression;
 	if (auto r = (*sink)->begin({&point, 1}); !r)
 		return r;

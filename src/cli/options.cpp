@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "core/log.hpp"
+#include "core/snaplen.hpp"
 
 namespace capx::cli {
 
@@ -67,7 +68,7 @@ void add_capture_options(CLI::App &app, CaptureOptions &o)
 	app.add_option("-c,--count", o.count, "Exit after writing N packets")
 		->type_name("N")->check(positive_number());
 	app.add_option("-s,--snapshot-length", o.snaplen,
-		       "Keep at most SNAPLEN bytes of each packet (0 = 262144, like tcpdump)")
+		       fmt::format("Keep at most SNAPLEN bytes of each packet (0 = {}, like tcpdump)", kMaxSnaplen))
 		->type_name("SNAPLEN");
 	app.add_option("-C,--file-size", o.rotate_megabytes,
 		       "Start a new file when the current one exceeds MB millions of bytes (needs -w)")
@@ -139,7 +140,7 @@ void add_expression_options(CLI::App &app, std::string &expression, std::vector<
 [[nodiscard]] Result<void> CaptureOptions::finalize()
 {
 	if (snaplen == 0)
-		snaplen = 262144;
+		snaplen = kMaxSnaplen;
 	if (rotate_megabytes) {
 		if (output.path.empty() || output.path == "-")
 			return fail_usage("-C needs -w FILE");

@@ -14,6 +14,7 @@
 #include "capture/pipeline.hpp"
 #include "capture/source.hpp"
 #include "core/error.hpp"
+#include "core/snaplen.hpp"
 #include "filter/cbpf.hpp"
 #include "output/sink_factory.hpp"
 
@@ -22,7 +23,7 @@ namespace capx::cli {
 struct CaptureOptions {
 	OutputOptions output;
 	std::optional<std::uint64_t> count;
-	std::uint32_t snaplen = 262144;
+	std::uint32_t snaplen = kMaxSnaplen;
 	std::optional<double> duration_seconds;
 	std::optional<double> rotate_megabytes;
 	bool stats = false;
@@ -32,7 +33,7 @@ struct CaptureOptions {
 
 	// The filter expression from -e or the trailing words (not both).
 	[[nodiscard]] Result<std::string> filter_expression() const;
-	// Validates combinations and fills derived fields (snaplen 0 -> 262144...).
+	// Validates combinations and fills derived fields (snaplen 0 -> kMaxSnaplen...).
 	[[nodiscard]] Result<void> finalize();
 	PipelineOptions pipeline_options() const;
 };

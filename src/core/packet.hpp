@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/snaplen.hpp"
+
 namespace capx {
 
 // libpcap's DLT_/LINKTYPE_ numbers used by capx.
@@ -26,7 +28,7 @@ struct CapturePoint {
 	std::string name;        // "eth0", "ip_rcv@fentry", "net:netif_receive_skb"
 	std::string description; // free text, e.g. "AF_PACKET TPACKET_V3 ring"
 	std::uint16_t linktype = kLinkEthernet;
-	std::uint32_t snaplen = 262144;
+	std::uint32_t snaplen = kMaxSnaplen;
 	std::string filter;      // the tcpdump expression, if any (if_filter)
 	std::string os;          // filled by the sink if empty
 };

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "core/error.hpp"
+#include "core/snaplen.hpp"
 
 namespace capx {
 
@@ -27,7 +28,7 @@ public:
 	// Compiles `expression` for `linktype` (DLT_*) and `snaplen`. An empty
 	// expression compiles to "accept everything" (libpcap's own answer).
 	[[nodiscard]] static Result<CbpfProgram> compile(std::string_view expression, int linktype,
-					   std::uint32_t snaplen = 262144, bool optimize = true);
+					   std::uint32_t snaplen = kMaxSnaplen, bool optimize = true);
 
 	std::span<const bpf_insn> insns() const { return {program_.bf_insns, program_.bf_len}; }
 	const bpf_program &raw() const { return program_; }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/snaplen.hpp"
 #include "filter/insn.hpp"
 
 namespace capx {
@@ -33,6 +34,6 @@ struct CompiledFilter {
 // (runtime), like libpcap's own (CbpfProgram::compile decides the status for
 // all subcommands).
 [[nodiscard]] Result<CompiledFilter> compile_filter(std::string_view expression, std::uint16_t linktype,
-				      std::uint32_t snaplen = 262144);
+				      std::uint32_t snaplen = kMaxSnaplen);
 
 } // namespace capx

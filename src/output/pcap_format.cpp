@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "core/pcap_magic.hpp"
+#include "core/snaplen.hpp"
 #include "output/little_endian.hpp"
 
 namespace capx {
@@ -17,7 +18,6 @@ constexpr std::uint32_t kMagicMicroseconds = kPcapMagicMicroseconds;
 constexpr std::uint32_t kMagicNanoseconds = kPcapMagicNanoseconds;
 constexpr std::uint16_t kVersionMajor = 2;
 constexpr std::uint16_t kVersionMinor = 4;
-constexpr std::uint32_t kDefaultSnaplen = 262144;
 
 // The names `tcpdump -r` prints for the link types capx writes
 // (pcap-linktype(7)); libpcap itself is kept to filter compilation.
@@ -42,7 +42,7 @@ std::string link_type_name(std::uint16_t linktype)
 [[nodiscard]] Result<void> PcapFormat::configure(std::span<const CapturePoint> points)
 {
 	std::uint16_t linktype = points.empty() ? std::uint16_t{kLinkEthernet} : points.front().linktype;
-	std::uint32_t snaplen = points.empty() ? kDefaultSnaplen : 0;
+	std::uint32_t snaplen = points.empty() ? kMaxSnaplen : 0;
 	for (const auto &p : points) {
 		if (p.linktype != linktype)
 			return fail_usage(
@@ -52,7 +52,7 @@ std::string link_type_name(std::uint16_t linktype)
 				"write pcapng instead: --pcapng, or a -w name ending in .pcapng");
 		snaplen = std::max(snaplen, p.snaplen);
 	}
-	snaplen_ = snaplen == 0 ? kDefaultSnaplen : snaplen;
+	snaplen_ = snaplen == 0 ? kMaxSnaplen : snaplen;
 
 	std::uint8_t *p = header_.data();
 	p = le::put_u32(p, nanoseconds_ ? kMagicNanoseconds : kMagicMicroseconds);

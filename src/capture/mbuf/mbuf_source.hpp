@@ -13,6 +13,7 @@
 
 #include "capture/source.hpp"
 #include "core/error.hpp"
+#include "core/snaplen.hpp"
 
 namespace capx::mbuf {
 
@@ -26,7 +27,7 @@ struct MbufConfig {
 	bool rx = false, tx = false;         // --rx / --tx (with --port; one of them)
 	std::string mbuf_layout;             // --mbuf-layout, empty: detect
 	std::string expression;
-	std::uint32_t snaplen = 262144;
+	std::uint32_t snaplen = kMaxSnaplen;
 	std::uint64_t ring_kib = 8192;       // -B
 	bool describe_packets = true;        // the output shows comments (pcapng, printer)
 };

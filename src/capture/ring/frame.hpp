@@ -17,6 +17,7 @@
 #include <span>
 
 #include "core/packet.hpp"
+#include "core/snaplen.hpp"
 
 namespace capx::ring {
 
@@ -25,7 +26,7 @@ inline constexpr std::uint32_t kFrameReserve = 32;
 
 struct FrameLayout {
 	bool cooked = false;           // SOCK_DGRAM: write LINUX_SLL2, else the frame as is
-	std::uint32_t snaplen = 262144;
+	std::uint32_t snaplen = kMaxSnaplen;
 };
 
 struct PreparedFrame {

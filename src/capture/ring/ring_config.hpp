@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "core/error.hpp"
+#include "core/snaplen.hpp"
 
 namespace capx::ring {
 
@@ -31,7 +32,7 @@ struct RingConfig {
 	bool promiscuous = true;              // -p turns it off
 	DirectionFilter direction = DirectionFilter::InOut;
 	TimestampType timestamp = TimestampType::Host;
-	std::uint32_t snaplen = 262144;       // -s
+	std::uint32_t snaplen = kMaxSnaplen;       // -s
 	std::string expression;               // the filter, tcpdump syntax
 
 	// Checks the combinations (exit 2 on conflict): ring holds at least two

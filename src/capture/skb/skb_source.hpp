@@ -11,13 +11,14 @@
 
 #include "capture/source.hpp"
 #include "core/error.hpp"
+#include "core/snaplen.hpp"
 
 namespace capx::skb {
 
 struct SkbConfig {
 	std::vector<std::string> probes;   // -f arguments, as given
 	std::string expression;            // tcpdump filter
-	std::uint32_t snaplen = 262144;    // -s (capped to CAPX_PACKET_BUF_SIZE)
+	std::uint32_t snaplen = kMaxSnaplen;    // -s (capped to CAPX_PACKET_BUF_SIZE)
 	std::string interface;             // -i: name or index, empty: any
 	std::string netns;                 // --netns: inode or a path like /proc/PID/ns/net
 	std::optional<std::uint32_t> mark; // --mark

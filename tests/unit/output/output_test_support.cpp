@@ -12,6 +12,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "core/snaplen.hpp"
+
 extern char **environ;
 
 namespace capx::test {
@@ -133,7 +135,7 @@ CapturePoint ethernet_point(std::string name)
 	CapturePoint p;
 	p.name = std::move(name);
 	p.linktype = kLinkEthernet;
-	p.snaplen = 262144;
+	p.snaplen = kMaxSnaplen;
 	return p;
 }
 
