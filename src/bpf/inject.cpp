@@ -42,12 +42,11 @@ struct Section {
 
 // The program type and expected attach type libbpf's own handler gives the
 // section of the same name (libbpf.c, section_defs[]). "+" accepts both
-// SEC("capx/x") and SEC("capx/x/anything").
+// SEC("capx/x") and SEC("capx/x/anything"). Only the kinds capx's BPF
+// programs use are registered; a new kind of capture point adds its own.
 constexpr Section kSections[] = {
 	{"capx/xdp+", BPF_PROG_TYPE_XDP, BPF_XDP, 0},
 	{"capx/xdp.frags+", BPF_PROG_TYPE_XDP, BPF_XDP, kXdpFrags},
-	{"capx/tc+", BPF_PROG_TYPE_SCHED_CLS, static_cast<bpf_attach_type>(0), 0},
-	{"capx/tracepoint+", BPF_PROG_TYPE_TRACEPOINT, static_cast<bpf_attach_type>(0), 0},
 	{"capx/raw_tp+", BPF_PROG_TYPE_RAW_TRACEPOINT, static_cast<bpf_attach_type>(0), 0},
 	{"capx/tp_btf+", BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP, kNeedsAttachTarget},
 	{"capx/fentry+", BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, kNeedsAttachTarget},
