@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # bench/lib.sh: the steps every bench/*/run.sh takes the same way. Sourced
 # (not run) after the script has parsed its options; set -euo pipefail is the
 # caller's.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* The filter test bench: XDP programs that run the injected filter on a
  * packet given with BPF_PROG_TEST_RUN, in both placeholder modes, and send
  * the matches through the capture core like a real capture point. Used by
@@ -32,6 +33,25 @@ static __always_inline int copy_packet(struct xdp_md *ctx, __u8 *dst, __u32 len)
 }
 
 enum { PROBE_PKT = 0, PROBE_BUF = 1 };
+
+/* Buffer mode: runs the filter over the `copied` bytes in s->data and
+ * returns its answer: 0 when it said no (counted as filtered_out), else
+ * after setting s->event.cap_len (bytes to send), wire_len and the
+ * TRUNCATED flag. Kept here, not in the capture core: only this bench
+ * reports the answer itself (test_verdict); capture points act on it in
+ * line. */
+static __always_inline __u32 filter_scratch(struct capx_scratch *s, struct capx_counters *c, __u32 copied,
+					    __u32 wire_len)
+{
+	copied = capx_min(copied, CAPX_PACKET_BUF_SIZE);
+	__u32 ret = capx_filter_buf(s->data, copied, wire_len);
+	if (!ret) {
+		c->filtered_out++;
+		return 0;
+	}
+	capx_event_set_len(&s->event, ret, copied, wire_len);
+	return ret;
+}
 
 /* Direct mode: the filter reads the XDP packet in place. The packet must fit
  * the linear XDP buffer (BPF_PROG_TEST_RUN: one page minus headroom). */
@@ -96,7 +116,7 @@ int filter_test_buf(struct xdp_md *ctx)
 		capx_scratch_put();
 		return XDP_PASS;
 	}
-	test_verdict = capx_filter_scratch(s, c, copied, wire_len);
+	test_verdict = filter_scratch(s, c, copied, wire_len);
 	if (test_verdict) {
 		capx_event_init(&s->event, PROBE_BUF);
 		capx_emit(s, c);

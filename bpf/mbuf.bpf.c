@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* capx mbuf: packets of a running DPDK application, read out of its memory
  * at uprobes on functions that take struct rte_mbuf pointers, filtered by
  * the injected tcpdump expression and sent to the shared ring (loaded by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* capx skb: the packet of a struct sk_buff at a kernel function or
  * tracepoint, filtered by the injected tcpdump expression and sent to the
  * shared ring (loaded by src/capture/skb/probe_set.cpp).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Configures (once) and builds capx in ./build. Sourced by demo.sh and test.sh.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

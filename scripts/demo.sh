@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Quick start, part one: install what is missing, build, and capture real
 # traffic with `capx ring` in a throwaway network namespace, shown decoded.
 set -euo pipefail

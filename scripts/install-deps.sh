@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Installs what capx needs to build, test and benchmark on Debian 12, and
 # nothing that is already there. Run as root.
 set -euo pipefail

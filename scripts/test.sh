@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Quick start, part two: install what is missing, build, run every test
 # suite, and end with one line "N passed, N failed, N skipped".
 set -uo pipefail

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // capx: one binary, one subcommand per capture point. main parses, runs the
 // chosen subcommand, and maps errors to one line on stderr and an exit code.
 #include <cstdio>

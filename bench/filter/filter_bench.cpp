@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // ns per packet of the filter engines on ten typical expressions: libpcap's
 // bpf_filter() (the reference interpreter), capx's user-space executor with
 // each of its engines (threaded code, native x86-64 code), and the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # ns per packet of libpcap's bpf_filter(), capx's executor (threaded and
 # native engines) and the translated eBPF (BPF_PROG_TEST_RUN) on ten typical
 # expressions. Root for the kernel columns.

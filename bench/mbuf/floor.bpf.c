@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* bench/mbuf floor programs (mbuf-floor, bench/mbuf/floor.c): what a
  * per-burst uprobe capture cannot avoid on a given machine, measured on the
  * same probes capx mbuf uses and with no capx code in the way.

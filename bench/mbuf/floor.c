@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* mbuf-floor: attaches bench/mbuf/floor.bpf.c to a running DPDK
  * application's burst function and holds it until SIGINT/SIGTERM
  * (bench/mbuf/run.sh, the burst-empty / burst-hdr / burst-span /

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # bench/mbuf/run.sh: what `capx mbuf` costs a running DPDK application,
 # probing once per packet and once per burst.
 #

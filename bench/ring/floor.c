@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* ring-floor: the least a TPACKET_V3 capture to a pcap file can do, as a
  * yardstick for bench/ring (run.sh and split.sh take it as the tool
  * "floor"). It reads the ring as `capx ring` does by default (256 KiB

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # bench/ring/run.sh: loss-free rate and CPU per packet of `capx ring` against
 # tcpdump and netsniff-ng, on identical traffic from capx-gen, in the same run.
 #

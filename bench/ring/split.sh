@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # bench/ring/split.sh: where a ring capture's CPU goes, user space against
 # kernel, and how much of it is the file write. For each tool, each frame
 # size and each output (a file on tmpfs, /dev/null) it captures one

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """bench/skb/empty_tp_btf.py TRACEPOINT: attach a tp_btf program that does
 nothing (r0 = 0; exit) to a kernel tracepoint and hold it until SIGTERM/SIGINT.
 

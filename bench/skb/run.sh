@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # bench/skb/run.sh: what `capx skb -f tracepoint:net:netif_receive_skb` costs
 # a UDP flood through a veth pair, and how it captures next to tcpdump.
 #

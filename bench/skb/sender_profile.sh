@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # bench/skb/sender_profile.sh: where the flood's CPU goes with a program at
 # tracepoint:net:netif_receive_skb, by code rather than by rate.
 #

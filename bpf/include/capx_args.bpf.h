@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* A hook's arguments, by index, for every capx program: BTF-typed hooks
  * and raw tracepoints (the context is an array of u64 arguments) and
  * kprobes and uprobes (struct pt_regs, x86-64).

@@ -1,9 +1,11 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* The capture core every capx BPF program shares: the event ring, the
  * per-CPU scratch slots that hold a packet while it is filtered and sent,
  * the per-probe counters, and the steps between "a packet is here" and
  * "its record is in the ring".
  *
- * A capture point in buffer mode (tracing, uprobes):
+ * A capture point in buffer mode (tracing, uprobes: bpf/skb.bpf.c,
+ * bpf/mbuf.bpf.c):
  *
  *	struct capx_counters *c = capx_counters_get(probe_id);
  *	if (!c) return 0;
@@ -11,13 +13,17 @@
  *	struct capx_scratch *s = capx_scratch_get(c);
  *	if (!s) return 0;
  *	copied = <read up to CAPX_PACKET_BUF_SIZE bytes into s->data>;
- *	if (capx_filter_scratch(s, c, copied, wire_len)) { // sets cap_len
+ *	ret = capx_filter_buf(s->data, copied, wire_len);
+ *	if (ret) {
+ *		capx_event_set_len(&s->event, ret, copied, wire_len);
  *		capx_event_init(&s->event, probe_id);   // then its own fields
  *		capx_emit(s, c);
+ *	} else {
+ *		c->filtered_out++;
  *	}
  *	capx_scratch_put();
  *
- * In direct mode (XDP, tc) it filters the packet in place with
+ * In direct mode (XDP) it filters the packet in place with
  * capx_filter_pkt() first, and takes a scratch slot only for a match (see
  * capx_keep_len() and bpf/filter_test.bpf.c).
  *
@@ -200,25 +206,8 @@ static __always_inline int capx_read_user_into(struct capx_scratch *s, __u32 dst
 }
 #endif
 
-/* Buffer mode: runs the filter over the `copied` bytes in s->data and
- * returns its answer: 0 when it said no (counted as filtered_out), else
- * after setting s->event.cap_len (bytes to send), wire_len and the
- * TRUNCATED flag. */
-static __always_inline __u32 capx_filter_scratch(struct capx_scratch *s, struct capx_counters *c,
-						 __u32 copied, __u32 wire_len)
-{
-	copied = capx_min(copied, CAPX_PACKET_BUF_SIZE);
-	__u32 ret = capx_filter_buf(s->data, copied, wire_len);
-	if (!ret) {
-		c->filtered_out++;
-		return 0;
-	}
-	capx_event_set_len(&s->event, ret, copied, wire_len);
-	return ret;
-}
-
 /* Fills the fields every capture point knows; keeps wire_len, cap_len and
- * flags (set by capx_filter_scratch or the caller). */
+ * flags (set by capx_event_set_len() or the caller). */
 static __always_inline void capx_event_init(struct capx_event *e, __u32 probe_id)
 {
 	__u32 wire_len = e->wire_len, cap_len = e->cap_len, flags = e->flags;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* The two filter placeholders every capx BPF program calls (the ABI is in
  * include/capx/filter_abi.h). Before load, capx replaces the body of each
  * placeholder with the eBPF translation of the user's tcpdump expression,

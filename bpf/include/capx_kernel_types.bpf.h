@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* The few kernel types capx's BPF programs read, written by hand for CO-RE.
  *
  * Only the members capx reads are declared, in any order and without the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* The records BPF capture points send to user space, and the counters they
  * keep. Shared by the BPF C programs (bpf/) and user space (src/).
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* The contract between translated filters and the BPF programs that call
  * them. Shared by the BPF C programs (bpf/) and the translator (src/filter/).
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* The markers that identify the filter placeholder bodies in a relocated
  * BPF program (see bpf/include/capx_filter.bpf.h and src/bpf/inject.cpp).
  * Each placeholder loads its marker with one ld_imm64; nothing else in a

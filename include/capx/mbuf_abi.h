@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* What user space tells bpf/mbuf.bpf.c (capx mbuf) before it attaches:
  * where the fields of struct rte_mbuf are in the target's DPDK, and what
  * each uprobe finds in its arguments. Shared by the BPF program and user

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "bpf/btf.hpp"
 
 #include <bpf/btf.h>
@@ -20,7 +21,7 @@ KernelBtf::KernelBtf(KernelBtf &&) noexcept = default;
 KernelBtf &KernelBtf::operator=(KernelBtf &&) noexcept = default;
 KernelBtf::~KernelBtf() = default;
 
-Result<KernelBtf> KernelBtf::load()
+[[nodiscard]] Result<KernelBtf> KernelBtf::load()
 {
 	errno = 0;
 	struct btf *b = btf__load_vmlinux_btf();
@@ -173,7 +174,7 @@ static std::string and_list(const std::vector<unsigned> &v)
 	return out;
 }
 
-Result<unsigned> KernelBtf::pointer_param(std::uint32_t proto_id, unsigned skip, std::string_view what,
+[[nodiscard]] Result<unsigned> KernelBtf::pointer_param(std::uint32_t proto_id, unsigned skip, std::string_view what,
 					  std::string_view type_name_wanted, std::optional<unsigned> wanted) const
 {
 	const struct btf_type *proto = btf__type_by_id(btf_.get(), proto_id);
@@ -206,7 +207,7 @@ Result<unsigned> KernelBtf::pointer_param(std::uint32_t proto_id, unsigned skip,
 	return matches.front();
 }
 
-Result<unsigned> KernelBtf::pointer_argument(std::string_view function, std::string_view type_name_wanted,
+[[nodiscard]] Result<unsigned> KernelBtf::pointer_argument(std::string_view function, std::string_view type_name_wanted,
 					     std::optional<unsigned> wanted) const
 {
 	std::uint32_t proto = function_proto(function);
@@ -216,7 +217,7 @@ Result<unsigned> KernelBtf::pointer_argument(std::string_view function, std::str
 	return pointer_param(proto, 0, function, type_name_wanted, wanted);
 }
 
-Result<unsigned> KernelBtf::tracepoint_pointer_argument(std::string_view tracepoint,
+[[nodiscard]] Result<unsigned> KernelBtf::tracepoint_pointer_argument(std::string_view tracepoint,
 							std::string_view type_name_wanted,
 							std::optional<unsigned> wanted) const
 {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Questions about the running kernel's types, answered from its BTF
 // (/sys/kernel/btf/vmlinux, libbpf's btf__load_vmlinux_btf): which argument
 // of a function or BTF tracepoint is the packet, so `capx skb -f FUNC[@N]`
@@ -19,7 +20,7 @@ namespace capx::bpf {
 
 class KernelBtf {
 public:
-	static Result<KernelBtf> load();
+	[[nodiscard]] static Result<KernelBtf> load();
 
 	KernelBtf(KernelBtf &&) noexcept;
 	KernelBtf &operator=(KernelBtf &&) noexcept;
@@ -33,11 +34,11 @@ public:
 	// `struct <type_name> *`. With `wanted`, checks that argument:
 	//   "argument 2 of ip_rcv is 'struct net_device *', not 'struct sk_buff *'".
 	// Without, the only such argument (several: a usage error asking for @N).
-	Result<unsigned> pointer_argument(std::string_view function, std::string_view type_name,
+	[[nodiscard]] Result<unsigned> pointer_argument(std::string_view function, std::string_view type_name,
 					  std::optional<unsigned> wanted = std::nullopt) const;
 	// The same for a BTF tracepoint's arguments (the hidden first `void *`
 	// of btf_trace_NAME is not counted).
-	Result<unsigned> tracepoint_pointer_argument(std::string_view tracepoint, std::string_view type_name,
+	[[nodiscard]] Result<unsigned> tracepoint_pointer_argument(std::string_view tracepoint, std::string_view type_name,
 						     std::optional<unsigned> wanted = std::nullopt) const;
 
 	// C spelling of a type, e.g. "struct sk_buff *", "const char *", "u32".
@@ -81,7 +82,7 @@ private:
 	bool is_struct_pointer(std::uint32_t type_id, std::string_view struct_name) const;
 	std::vector<unsigned> pointer_params(std::uint32_t proto_id, unsigned skip, std::string_view struct_name) const;
 	std::optional<unsigned> enum_param(std::uint32_t proto_id, unsigned skip, std::string_view enum_name) const;
-	Result<unsigned> pointer_param(std::uint32_t proto_id, unsigned skip, std::string_view what,
+	[[nodiscard]] Result<unsigned> pointer_param(std::uint32_t proto_id, unsigned skip, std::string_view what,
 				       std::string_view type_name, std::optional<unsigned> wanted) const;
 	std::unique_ptr<struct btf, Deleter> btf_;
 };

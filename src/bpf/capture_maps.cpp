@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "bpf/capture_maps.hpp"
 
 #include <bpf/bpf.h>
@@ -18,7 +19,7 @@ namespace capx::bpf {
 
 namespace {
 
-Result<struct bpf_map *> find_map(struct bpf_object *object, const char *name)
+[[nodiscard]] Result<struct bpf_map *> find_map(struct bpf_object *object, const char *name)
 {
 	struct bpf_map *map = bpf_object__find_map_by_name(object, name);
 	if (!map)
@@ -29,7 +30,7 @@ Result<struct bpf_map *> find_map(struct bpf_object *object, const char *name)
 
 } // namespace
 
-Result<void> size_capture_maps(struct bpf_object *object, std::uint64_t ring_bytes)
+[[nodiscard]] Result<void> size_capture_maps(struct bpf_object *object, std::uint64_t ring_bytes)
 {
 	int cpus = libbpf_num_possible_cpus();
 	if (cpus <= 0)
@@ -52,7 +53,7 @@ Result<void> size_capture_maps(struct bpf_object *object, std::uint64_t ring_byt
 	return {};
 }
 
-Result<capx_counters> read_counters(struct bpf_object *object, std::uint32_t probe_id)
+[[nodiscard]] Result<capx_counters> read_counters(struct bpf_object *object, std::uint32_t probe_id)
 {
 	auto map = find_map(object, "capx_counters");
 	if (!map)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The user side of the capture core (bpf/include/capx_capture.bpf.h):
 // sizing its maps before load, reading its counters, and turning its ring
 // records (include/capx/event.h) into PacketViews.
@@ -27,10 +28,10 @@ constexpr std::uint32_t wakeup_bytes(std::uint64_t ring_bytes)
 
 // Before load: one scratch slot per possible CPU and nesting level, and a
 // ring of at least `ring_bytes` (rounded up to a power of two pages).
-Result<void> size_capture_maps(struct bpf_object *object, std::uint64_t ring_bytes);
+[[nodiscard]] Result<void> size_capture_maps(struct bpf_object *object, std::uint64_t ring_bytes);
 
 // After load: the counters of `probe_id`, summed over all CPUs.
-Result<capx_counters> read_counters(struct bpf_object *object, std::uint32_t probe_id);
+[[nodiscard]] Result<capx_counters> read_counters(struct bpf_object *object, std::uint32_t probe_id);
 
 // A ring record as a packet: `data` points into `record`, the timestamp is
 // converted to wall clock with `clock`, optional fields are set from the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "bpf/features.hpp"
 
 #include <bpf/bpf.h>
@@ -8,6 +9,7 @@
 
 #include <cerrno>
 #include <map>
+#include <memory>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -19,7 +21,7 @@ namespace capx::bpf {
 
 namespace {
 
-Result<void> from_probe(int ret, const char *what)
+[[nodiscard]] Result<void> from_probe(int ret, const char *what)
 {
 	if (ret == 1)
 		return {};
@@ -30,13 +32,13 @@ Result<void> from_probe(int ret, const char *what)
 
 // Loads "r0 = 0; exit" as a tracing program on the BTF function/typedef
 // `btf_name` and attaches it for a moment.
-Result<void> try_tracing(bpf_attach_type attach, const char *btf_name, int kind, const char *what)
+[[nodiscard]] Result<void> try_tracing(bpf_attach_type attach, const char *btf_name, int kind, const char *what)
 {
-	struct btf *vmlinux = btf__load_vmlinux_btf();
+	std::unique_ptr<struct btf, decltype(&btf__free)> vmlinux(btf__load_vmlinux_btf(), &btf__free);
 	if (!vmlinux)
 		return fail_errno(errno, "cannot read the kernel's BTF");
-	int id = btf__find_by_name_kind(vmlinux, btf_name, kind);
-	btf__free(vmlinux);
+	int id = btf__find_by_name_kind(vmlinux.get(), btf_name, kind);
+	vmlinux.reset(); // large: freed before the probe rather than after
 	if (id <= 0)
 		return fail(fmt::format("cannot probe {}: the kernel has no '{}'", what, btf_name));
 
@@ -56,7 +58,7 @@ Result<void> try_tracing(bpf_attach_type attach, const char *btf_name, int kind,
 	return {};
 }
 
-Result<void> probe_pmu(const char *pmu, const char *what)
+[[nodiscard]] Result<void> probe_pmu(const char *pmu, const char *what)
 {
 	std::string path = fmt::format("/sys/bus/event_source/devices/{}/type", pmu);
 	if (::access(path.c_str(), R_OK) != 0)
@@ -66,7 +68,7 @@ Result<void> probe_pmu(const char *pmu, const char *what)
 	return {};
 }
 
-Result<void> run_probe(Feature f)
+[[nodiscard]] Result<void> run_probe(Feature f)
 {
 	switch (f) {
 	case Feature::RingBuffer:
@@ -106,7 +108,7 @@ const char *feature_name(Feature f)
 	return "?";
 }
 
-Result<void> probe_feature(Feature f)
+[[nodiscard]] Result<void> probe_feature(Feature f)
 {
 	static std::mutex mutex;
 	static std::map<Feature, Result<void>> cache;

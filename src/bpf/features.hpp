@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // What this kernel lets capx do, found by trying (a load, an attach), not
 // by version numbers: kernels differ by config and lockdown, not by age.
 #pragma once
@@ -20,6 +21,6 @@ enum class Feature {
 const char *feature_name(Feature feature);
 
 // Ok, or why not (one line, with a hint). Probed once, then cached.
-Result<void> probe_feature(Feature feature);
+[[nodiscard]] Result<void> probe_feature(Feature feature);
 
 } // namespace capx::bpf

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "bpf/filter_test_program.hpp"
 
 #include <bpf/bpf.h>
@@ -29,7 +30,7 @@ FilterTestProgram::FilterTestProgram(FilterTestProgram &&) noexcept = default;
 FilterTestProgram &FilterTestProgram::operator=(FilterTestProgram &&) noexcept = default;
 FilterTestProgram::~FilterTestProgram() = default;
 
-Result<FilterTestProgram> FilterTestProgram::load(const FilterBodies &bodies)
+[[nodiscard]] Result<FilterTestProgram> FilterTestProgram::load(const FilterBodies &bodies)
 {
 	if (!bodies.packet && !bodies.buffer)
 		return fail("no filter body to run");
@@ -58,7 +59,7 @@ bool FilterTestProgram::has(FilterMode mode) const
 	return mode == FilterMode::Packet ? impl_->packet : impl_->buffer;
 }
 
-Result<std::uint32_t> FilterTestProgram::run(FilterMode mode, std::span<const std::uint8_t> packet,
+[[nodiscard]] Result<std::uint32_t> FilterTestProgram::run(FilterMode mode, std::span<const std::uint8_t> packet,
 					     std::uint32_t wire_len)
 {
 	if (!has(mode))
@@ -90,12 +91,12 @@ Result<std::uint32_t> FilterTestProgram::run(FilterMode mode, std::span<const st
 	return s->bss->test_verdict;
 }
 
-Result<capx_counters> FilterTestProgram::counters(FilterMode mode) const
+[[nodiscard]] Result<capx_counters> FilterTestProgram::counters(FilterMode mode) const
 {
 	return read_counters(impl_->skel.object(), mode == FilterMode::Packet ? 0 : 1);
 }
 
-Result<std::size_t> FilterTestProgram::drain(RecordHandler &handler)
+[[nodiscard]] Result<std::size_t> FilterTestProgram::drain(RecordHandler &handler)
 {
 	return impl_->ring->consume(handler);
 }

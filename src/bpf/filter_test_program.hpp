@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The kernel filter engine of `capx filter --engine kernel` and of the
 // injection tests: bpf/filter_test.bpf.c loaded with the filter injected
 // (inject.hpp) and run on given packets with BPF_PROG_TEST_RUN, in either
@@ -26,7 +27,7 @@ enum class FilterMode {
 class FilterTestProgram {
 public:
 	// Loads the programs whose body is given (packet, buffer or both).
-	static Result<FilterTestProgram> load(const FilterBodies &bodies);
+	[[nodiscard]] static Result<FilterTestProgram> load(const FilterBodies &bodies);
 
 	FilterTestProgram(FilterTestProgram &&) noexcept;
 	FilterTestProgram &operator=(FilterTestProgram &&) noexcept;
@@ -36,13 +37,13 @@ public:
 	// `wire_len` on the wire (>= packet.size()).
 	//   Packet mode: 14 to kMaxPacketMode bytes (one XDP test-run buffer).
 	//   Buffer mode: up to CAPX_PACKET_BUF_SIZE bytes.
-	Result<std::uint32_t> run(FilterMode mode, std::span<const std::uint8_t> packet, std::uint32_t wire_len);
+	[[nodiscard]] Result<std::uint32_t> run(FilterMode mode, std::span<const std::uint8_t> packet, std::uint32_t wire_len);
 
 	// Counters of the mode's probe (probe id 0: packet, 1: buffer).
-	Result<capx_counters> counters(FilterMode mode) const;
+	[[nodiscard]] Result<capx_counters> counters(FilterMode mode) const;
 
 	// Hands the records that matches sent to the ring to `handler`.
-	Result<std::size_t> drain(RecordHandler &handler);
+	[[nodiscard]] Result<std::size_t> drain(RecordHandler &handler);
 
 	bool has(FilterMode mode) const;
 

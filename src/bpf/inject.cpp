@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The mechanism is described in inject.hpp.
 #include "bpf/inject.hpp"
 
@@ -41,12 +42,11 @@ struct Section {
 
 // The program type and expected attach type libbpf's own handler gives the
 // section of the same name (libbpf.c, section_defs[]). "+" accepts both
-// SEC("capx/x") and SEC("capx/x/anything").
+// SEC("capx/x") and SEC("capx/x/anything"). Only the kinds capx's BPF
+// programs use are registered; a new kind of capture point adds its own.
 constexpr Section kSections[] = {
 	{"capx/xdp+", BPF_PROG_TYPE_XDP, BPF_XDP, 0},
 	{"capx/xdp.frags+", BPF_PROG_TYPE_XDP, BPF_XDP, kXdpFrags},
-	{"capx/tc+", BPF_PROG_TYPE_SCHED_CLS, static_cast<bpf_attach_type>(0), 0},
-	{"capx/tracepoint+", BPF_PROG_TYPE_TRACEPOINT, static_cast<bpf_attach_type>(0), 0},
 	{"capx/raw_tp+", BPF_PROG_TYPE_RAW_TRACEPOINT, static_cast<bpf_attach_type>(0), 0},
 	{"capx/tp_btf+", BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP, kNeedsAttachTarget},
 	{"capx/fentry+", BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, kNeedsAttachTarget},
@@ -106,7 +106,7 @@ BtfExtRecords copy_records(const void *data, std::uint32_t count, std::uint32_t 
 	return r;
 }
 
-Result<void> prepare(bpf_program *prog, ProgramState &st, const bpf_prog_load_opts &opts)
+[[nodiscard]] Result<void> prepare(bpf_program *prog, ProgramState &st, const bpf_prog_load_opts &opts)
 {
 	auto *raw = bpf_program__insns(prog);
 	std::size_t count = bpf_program__insn_cnt(prog);
@@ -216,7 +216,7 @@ private:
 
 } // namespace
 
-Result<void> register_capx_sections()
+[[nodiscard]] Result<void> register_capx_sections()
 {
 	for (const Section &s : kSections) {
 		LIBBPF_OPTS(libbpf_prog_handler_opts, opts, .cookie = s.flags, .prog_prepare_load_fn = prepare_load);
@@ -227,7 +227,7 @@ Result<void> register_capx_sections()
 	return {};
 }
 
-Result<void> load_with_filter(bpf_object *object, const FilterBodies &bodies, const std::function<int()> &load)
+[[nodiscard]] Result<void> load_with_filter(bpf_object *object, const FilterBodies &bodies, const std::function<int()> &load)
 {
 	if (auto r = setup_libbpf(); !r)
 		return r;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Filter injection: how a tcpdump expression gets into capx's BPF programs.
 //
 // Every capx BPF program that filters calls one of the placeholder
@@ -10,11 +11,11 @@
 // subprograms into each program that calls them (bpf_object__relocate(),
 // during bpf_object__load()), so the body is replaced at the one point
 // libbpf offers after that: the program's SEC() handler. capx registers a
-// custom handler (libbpf_register_prog_handler(), libbpf >= 1.0) for its own
-// section names -- capx/xdp, capx/xdp.frags, capx/tc, capx/tracepoint,
-// capx/raw_tp, capx/tp_btf, capx/fentry, capx/fexit, capx/kprobe,
-// capx/uprobe -- with the program type and expected attach type libbpf's own
-// handler of the same kind would use. Its prog_prepare_load_fn is called by
+// custom handler (libbpf_register_prog_handler(), libbpf >= 1.0) for the
+// section names its programs use -- capx/xdp, capx/xdp.frags, capx/raw_tp,
+// capx/tp_btf, capx/fentry, capx/fexit, capx/kprobe, capx/uprobe -- with the
+// program type and expected attach type libbpf's own handler of the same
+// kind would use. Its prog_prepare_load_fn is called by
 // bpf_object_load_prog() with the relocated instructions in place and the
 // bpf_prog_load_opts about to be passed to the kernel; there capx:
 //  1. finds the marker in bpf_program__insns() and the placeholder's extent

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The libbpf SEC() handler of capx/ sections (see inject.hpp). Internal to
 // src/bpf.
 #pragma once
@@ -7,6 +8,6 @@
 namespace capx::bpf {
 
 // Registers the handlers; called once by setup_libbpf().
-Result<void> register_capx_sections();
+[[nodiscard]] Result<void> register_capx_sections();
 
 } // namespace capx::bpf

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "bpf/kallsyms.hpp"
 
 #include <algorithm>
@@ -22,7 +23,7 @@ bool is_text(char type)
 
 } // namespace
 
-Result<Kallsyms> Kallsyms::load(const std::string &path)
+[[nodiscard]] Result<Kallsyms> Kallsyms::load(const std::string &path)
 {
 	std::ifstream in(path);
 	if (!in)
@@ -65,7 +66,7 @@ Result<Kallsyms> Kallsyms::load(const std::string &path)
 	return k;
 }
 
-const Result<Kallsyms> &Kallsyms::kernel()
+[[nodiscard]] const Result<Kallsyms> &Kallsyms::kernel()
 {
 	static const Result<Kallsyms> symbols = load();
 	return symbols;

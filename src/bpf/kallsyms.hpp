@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Kernel addresses to names, from /proc/kallsyms: "ip_rcv+0x1a" for the
 // stacks `capx skb -S` records, and "is this function a kprobe target"
 // (a function the compiler inlined everywhere has no symbol).
@@ -17,9 +18,9 @@ class Kallsyms {
 public:
 	// Reads a file in /proc/kallsyms' format ("ADDR TYPE NAME [MODULE]").
 	// Only text symbols (t, T, w, W) are kept: stacks point into code.
-	static Result<Kallsyms> load(const std::string &path = "/proc/kallsyms");
+	[[nodiscard]] static Result<Kallsyms> load(const std::string &path = "/proc/kallsyms");
 	// The running kernel's symbols, read once per process on first use.
-	static const Result<Kallsyms> &kernel();
+	[[nodiscard]] static const Result<Kallsyms> &kernel();
 
 	// "ip_rcv+0x1a", "veth_xmit+0x10 [veth]"; "0xffffffff81234567" when no
 	// symbol precedes the address or addresses are hidden (kptr_restrict).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "bpf/libbpf_setup.hpp"
 
 #include <bpf/libbpf.h>
@@ -49,7 +50,7 @@ int print_libbpf(enum libbpf_print_level level, const char *format, va_list args
 
 } // namespace
 
-Result<void> setup_libbpf()
+[[nodiscard]] Result<void> setup_libbpf()
 {
 	static std::once_flag once;
 	static Result<void> result;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "bpf/link.hpp"
 
 #include <bpf/libbpf.h>
@@ -8,7 +9,7 @@
 
 namespace capx::bpf {
 
-Result<Link> Link::adopt(struct bpf_link *link, std::string_view what)
+[[nodiscard]] Result<Link> Link::adopt(struct bpf_link *link, std::string_view what)
 {
 	// libbpf 1.x returns NULL and sets errno.
 	int err = errno;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // A move-only owner of a bpf_link: destroying it detaches. Links are owned
 // by the file descriptor, so the kernel also detaches when capx dies.
 #pragma once
@@ -29,7 +30,7 @@ public:
 
 	// Takes the result of a bpf_program__attach*() call: a link, or NULL with
 	// errno set. `what` names the attachment in the error ("XDP on eth0").
-	static Result<Link> adopt(struct bpf_link *link, std::string_view what);
+	[[nodiscard]] static Result<Link> adopt(struct bpf_link *link, std::string_view what);
 
 	struct bpf_link *get() const { return link_; }
 	explicit operator bool() const { return link_ != nullptr; }

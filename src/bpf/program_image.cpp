@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "bpf/program_image.hpp"
 
 #include <linux/bpf.h>
@@ -107,7 +108,7 @@ std::vector<std::size_t> function_starts(std::span<const EbpfInsn> insns)
 	return starts;
 }
 
-Result<void> check_filter_body(std::span<const EbpfInsn> body)
+[[nodiscard]] Result<void> check_filter_body(std::span<const EbpfInsn> body)
 {
 	if (body.empty())
 		return fail("the filter body is empty");
@@ -144,7 +145,7 @@ std::optional<std::size_t> find_marker(std::span<const EbpfInsn> insns, std::uin
 	return std::nullopt;
 }
 
-Result<bool> splice_placeholder(ProgramImage &image, std::uint64_t marker, std::span<const EbpfInsn> body)
+[[nodiscard]] Result<bool> splice_placeholder(ProgramImage &image, std::uint64_t marker, std::span<const EbpfInsn> body)
 {
 	auto &insns = image.insns;
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The instruction surgery behind filter injection (inject.hpp), kept apart
 // from libbpf so that it can be tested on hand-made instruction streams.
 #pragma once
@@ -45,9 +46,9 @@ std::optional<std::size_t> find_marker(std::span<const EbpfInsn> insns, std::uin
 // the program has no such subprogram. Fails on a malformed body (a call, a
 // map or function reference, a jump out of it, no final exit) and on a
 // program where the marker or its function boundaries are ambiguous.
-Result<bool> splice_placeholder(ProgramImage &image, std::uint64_t marker, std::span<const EbpfInsn> body);
+[[nodiscard]] Result<bool> splice_placeholder(ProgramImage &image, std::uint64_t marker, std::span<const EbpfInsn> body);
 
 // Checks a filter body on its own: what splice_placeholder() accepts.
-Result<void> check_filter_body(std::span<const EbpfInsn> body);
+[[nodiscard]] Result<void> check_filter_body(std::span<const EbpfInsn> body);
 
 } // namespace capx::bpf

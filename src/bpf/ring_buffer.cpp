@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "bpf/ring_buffer.hpp"
 
 #include <bpf/bpf.h>
@@ -69,7 +70,7 @@ RingBuffer::RingBuffer(RingBuffer &&) noexcept = default;
 RingBuffer &RingBuffer::operator=(RingBuffer &&) noexcept = default;
 RingBuffer::~RingBuffer() = default;
 
-Result<RingBuffer> RingBuffer::open(int map_fd)
+[[nodiscard]] Result<RingBuffer> RingBuffer::open(int map_fd)
 {
 	struct bpf_map_info info {};
 	__u32 info_len = sizeof(info);
@@ -110,7 +111,7 @@ int RingBuffer::epoll_fd() const
 	return state_->epoll.get();
 }
 
-Result<std::size_t> RingBuffer::consume(RecordHandler &handler)
+[[nodiscard]] Result<std::size_t> RingBuffer::consume(RecordHandler &handler)
 {
 	State &s = *state_;
 	std::uint64_t *cons_ptr = consumer_pos(s);
@@ -180,7 +181,7 @@ std::size_t RingBuffer::size() const
 	return static_cast<std::size_t>(state_->mask + 1);
 }
 
-Result<std::size_t> RingBuffer::poll(std::chrono::milliseconds timeout, RecordHandler &handler)
+[[nodiscard]] Result<std::size_t> RingBuffer::poll(std::chrono::milliseconds timeout, RecordHandler &handler)
 {
 	struct pollfd fds[2] = {
 		{epoll_fd(), POLLIN, 0},

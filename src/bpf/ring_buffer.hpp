@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Reading a BPF ring buffer map (BPF_MAP_TYPE_RINGBUF) record by record
 // through its mmap()ed pages, under a move-only owner (why not libbpf's
 // ring_buffer__consume(): src/bpf/ring_buffer.cpp).
@@ -28,7 +29,7 @@ public:
 
 class RingBuffer {
 public:
-	static Result<RingBuffer> open(int map_fd);
+	[[nodiscard]] static Result<RingBuffer> open(int map_fd);
 
 	RingBuffer(RingBuffer &&) noexcept;
 	RingBuffer &operator=(RingBuffer &&) noexcept;
@@ -41,12 +42,12 @@ public:
 	// Waits up to `timeout` for records, or until stop::fd() is readable,
 	// then hands every waiting record to `handler`. Returns how many were
 	// handled (0 on timeout or stop).
-	Result<std::size_t> poll(std::chrono::milliseconds timeout, RecordHandler &handler);
+	[[nodiscard]] Result<std::size_t> poll(std::chrono::milliseconds timeout, RecordHandler &handler);
 
 	// Hands every waiting record to `handler` without waiting; after a
 	// stop::request() it returns at the next release (every ring/64 bytes),
 	// whatever is still waiting.
-	Result<std::size_t> consume(RecordHandler &handler);
+	[[nodiscard]] Result<std::size_t> consume(RecordHandler &handler);
 
 	// Bytes written by the BPF side and not read yet (record headers
 	// included), and the ring's data size.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // A move-only owner of a bpftool-generated skeleton (`bpftool gen skeleton`
 // makes struct NAME with static open/load/destroy members for C++).
 //
@@ -22,7 +23,7 @@ class Skeleton {
 public:
 	// Opens (does not load) the embedded object; maps and programs can be
 	// configured through get() until load().
-	static Result<Skeleton> open()
+	[[nodiscard]] static Result<Skeleton> open()
 	{
 		if (auto r = setup_libbpf(); !r)
 			return std::unexpected(r.error());
@@ -37,7 +38,7 @@ public:
 
 	// Loads with the filter bodies spliced in (inject.hpp) and maps the
 	// global data (skeleton->bss, ->data, ->rodata).
-	Result<void> load(const FilterBodies &bodies)
+	[[nodiscard]] Result<void> load(const FilterBodies &bodies)
 	{
 		T *raw = skel_.get();
 		return load_with_filter(raw->obj, bodies, [raw] { return T::load(raw); });

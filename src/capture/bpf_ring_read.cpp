@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "capture/bpf_ring_read.hpp"
 
 #include <poll.h>
@@ -89,7 +90,7 @@ void wait_for_batch(bpf::RingBuffer &ring, std::size_t batch, Clock::time_point 
 
 } // namespace
 
-Result<void> read_ring(bpf::RingBuffer &ring, bpf::RecordHandler &handler, std::chrono::milliseconds timeout)
+[[nodiscard]] Result<void> read_ring(bpf::RingBuffer &ring, bpf::RecordHandler &handler, std::chrono::milliseconds timeout)
 {
 	const auto start = Clock::now();
 	const auto deadline = start + timeout;

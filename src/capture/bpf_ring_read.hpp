@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Reading the BPF ring buffer of a BPF capture source (capx skb, capx
 // mbuf) for one Source::poll(): what is waiting now, else what comes within
 // the timeout; and the count of the records that are no packets.
@@ -21,7 +22,7 @@ namespace capx {
 // came: a packet is visible within that long even at low rates. Under load
 // it reads in batches (a 32nd of the ring) rather than right behind the
 // writer, within the same 50 ms (why: src/capture/bpf_ring_read.cpp).
-Result<void> read_ring(bpf::RingBuffer &ring, bpf::RecordHandler &handler, std::chrono::milliseconds timeout);
+[[nodiscard]] Result<void> read_ring(bpf::RingBuffer &ring, bpf::RecordHandler &handler, std::chrono::milliseconds timeout);
 
 // The ring records a BPF capture source cannot use: too short or cap_len
 // past their end (its record converter refuses them), or naming a capture

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "capture/interface_lookup.hpp"
 
 #include <net/if.h>
@@ -25,7 +26,7 @@ std::string interfaces_here_hint()
 	return fmt::format("interfaces here: {}", names);
 }
 
-Result<std::uint32_t> interface_index(std::string_view name)
+[[nodiscard]] Result<std::uint32_t> interface_index(std::string_view name)
 {
 	if (name.empty())
 		return fail_usage("empty interface name", "give a device name, an ifindex or 'any'");
@@ -39,7 +40,7 @@ Result<std::uint32_t> interface_index(std::string_view name)
 	return index;
 }
 
-Result<std::string> interface_name(std::uint32_t index)
+[[nodiscard]] Result<std::string> interface_name(std::uint32_t index)
 {
 	char name[IF_NAMESIZE] = {};
 	if (index == 0 || !::if_indextoname(index, name))

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "capture/pcap_reader.hpp"
 
 #include <cerrno>
@@ -6,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "core/pcap_magic.hpp"
+#include "core/snaplen.hpp"
 
 namespace capx {
 
@@ -48,7 +50,7 @@ std::uint16_t PcapReader::u16(const std::uint8_t *p) const
 	return swapped_ ? __builtin_bswap16(v) : v;
 }
 
-Result<bool> PcapReader::read_exact(void *buf, std::size_t n, bool eof_ok)
+[[nodiscard]] Result<bool> PcapReader::read_exact(void *buf, std::size_t n, bool eof_ok)
 {
 	std::size_t got = std::fread(buf, 1, n, file_.get());
 	if (got == n)
@@ -60,7 +62,7 @@ Result<bool> PcapReader::read_exact(void *buf, std::size_t n, bool eof_ok)
 	return fail(fmt::format("{}: truncated record (file ends inside it)", path_));
 }
 
-Result<PcapReader> PcapReader::open(const std::string &path)
+[[nodiscard]] Result<PcapReader> PcapReader::open(const std::string &path)
 {
 	PcapReader r;
 	r.path_ = path == "-" ? "standard input" : path;
@@ -117,20 +119,20 @@ Result<PcapReader> PcapReader::open(const std::string &path)
 		return std::unexpected(std::move(h.error()));
 	r.snaplen_ = r.u32(header + 12);
 	// libpcap treats 0 and absurd snapshot lengths as its maximum
-	// (pcap-common.c, max_snaplen_for_dlt: 262144 for most link types).
-	if (r.snaplen_ == 0 || r.snaplen_ > 262144)
-		r.snaplen_ = 262144;
+	// (pcap-common.c, max_snaplen_for_dlt: kMaxSnaplen for most link types).
+	if (r.snaplen_ == 0 || r.snaplen_ > kMaxSnaplen)
+		r.snaplen_ = kMaxSnaplen;
 	// The top bits of the link type field carry FCS information (pcap-savefile(5)).
 	r.linktype_ = static_cast<std::uint16_t>(r.u32(header + 16) & 0xffff);
 	return r;
 }
 
-Result<std::optional<PcapReader::Record>> PcapReader::next()
+[[nodiscard]] Result<std::optional<PcapReader::Record>> PcapReader::next()
 {
 	return pcapng_ ? next_pcapng() : next_pcap();
 }
 
-Result<std::optional<PcapReader::Record>> PcapReader::next_pcap()
+[[nodiscard]] Result<std::optional<PcapReader::Record>> PcapReader::next_pcap()
 {
 	std::uint8_t h[16];
 	auto ok = read_exact(h, 16, true);
@@ -159,7 +161,7 @@ Result<std::optional<PcapReader::Record>> PcapReader::next_pcap()
 	return std::optional<Record>(std::move(rec));
 }
 
-Result<void> PcapReader::parse_section_header(const std::vector<std::uint8_t> &body)
+[[nodiscard]] Result<void> PcapReader::parse_section_header(const std::vector<std::uint8_t> &body)
 {
 	std::uint32_t bom;
 	std::memcpy(&bom, body.data(), 4);
@@ -175,7 +177,7 @@ Result<void> PcapReader::parse_section_header(const std::vector<std::uint8_t> &b
 	return {};
 }
 
-Result<std::optional<PcapReader::Record>> PcapReader::next_pcapng()
+[[nodiscard]] Result<std::optional<PcapReader::Record>> PcapReader::next_pcapng()
 {
 	for (;;) {
 		std::uint8_t h[8];

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Reads pcap (µs or ns, either byte order) and pcapng (Enhanced and Simple
 // Packet Blocks, any section byte order) files record by record. Used by
 // `capx filter -r` and by tests that replay tcpdump's captures.
@@ -25,11 +26,11 @@ public:
 	};
 
 	// "-" reads standard input.
-	static Result<PcapReader> open(const std::string &path);
+	[[nodiscard]] static Result<PcapReader> open(const std::string &path);
 
 	// The next record, std::nullopt at a clean end of file; a truncated or
 	// malformed record is an error.
-	Result<std::optional<Record>> next();
+	[[nodiscard]] Result<std::optional<Record>> next();
 
 	// Link type of the file (pcap) or of the first interface (pcapng).
 	std::uint16_t linktype() const { return linktype_; }
@@ -43,10 +44,10 @@ private:
 		void operator()(std::FILE *f) const;
 	};
 
-	Result<bool> read_exact(void *buf, std::size_t n, bool eof_ok);
-	Result<std::optional<Record>> next_pcap();
-	Result<std::optional<Record>> next_pcapng();
-	Result<void> parse_section_header(const std::vector<std::uint8_t> &body);
+	[[nodiscard]] Result<bool> read_exact(void *buf, std::size_t n, bool eof_ok);
+	[[nodiscard]] Result<std::optional<Record>> next_pcap();
+	[[nodiscard]] Result<std::optional<Record>> next_pcapng();
+	[[nodiscard]] Result<void> parse_section_header(const std::vector<std::uint8_t> &body);
 	std::uint32_t u32(const std::uint8_t *p) const;
 	std::uint16_t u16(const std::uint8_t *p) const;
 

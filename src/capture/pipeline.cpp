@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "capture/pipeline.hpp"
 
 #include <unistd.h>
@@ -137,7 +138,7 @@ constexpr std::chrono::milliseconds kPollInterval{200};
 
 } // namespace
 
-Result<PipelineSummary> run_pipeline(Source &source, Sink &sink, const PipelineOptions &options)
+[[nodiscard]] Result<PipelineSummary> run_pipeline(Source &source, Sink &sink, const PipelineOptions &options)
 {
 	if (auto r = sink.begin(source.capture_points()); !r) {
 		if (r.error().orderly_end)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The capture loop shared by every subcommand: source -> limits -> sink,
 // with live status and tcpdump's exit summary.
 #pragma once
@@ -28,7 +29,7 @@ struct PipelineSummary {
 // Runs until a stop is requested, a limit is reached, or the reader of the
 // output goes away (EPIPE: an orderly stop). The sink is finished in every
 // case, so the output is a complete file.
-Result<PipelineSummary> run_pipeline(Source &source, Sink &sink, const PipelineOptions &options);
+[[nodiscard]] Result<PipelineSummary> run_pipeline(Source &source, Sink &sink, const PipelineOptions &options);
 
 // tcpdump's three lines, then what capx knows beyond them, on stderr.
 void print_summary(const PipelineSummary &summary);

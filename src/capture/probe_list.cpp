@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "capture/probe_list.hpp"
 
 #include <fmt/format.h>
@@ -13,7 +14,7 @@ std::string_view trim_blanks(std::string_view s)
 	return s.substr(begin, end - begin + 1);
 }
 
-Result<std::vector<std::string_view>> split_probe_list(const std::vector<std::string> &arguments,
+[[nodiscard]] Result<std::vector<std::string_view>> split_probe_list(const std::vector<std::string> &arguments,
 						       std::string_view hint)
 {
 	std::vector<std::string_view> pieces;

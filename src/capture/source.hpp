@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Where packets come from. A source is attached once made (factories return
 // it ready), delivers packets in batches, and detaches in its destructor.
 #pragma once
@@ -55,9 +56,9 @@ public:
 	// Waits up to `timeout` for packets and hands each to `consumer`.
 	// Returns early when stop::fd() becomes readable. An empty batch is not
 	// an error.
-	virtual Result<void> poll(std::chrono::milliseconds timeout, PacketConsumer &consumer) = 0;
+	[[nodiscard]] virtual Result<void> poll(std::chrono::milliseconds timeout, PacketConsumer &consumer) = 0;
 
-	virtual Result<SourceStats> stats() = 0;
+	[[nodiscard]] virtual Result<SourceStats> stats() = 0;
 
 	// True once nothing more can come (e.g. every process capx mbuf
 	// captures from has exited): the pipeline then ends as on -c, after the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // How subcommands plug into main: each registers its CLI11 sub-app and the
 // function that runs it once parsed.
 #pragma once

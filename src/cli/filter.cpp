@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // capx filter: look at a filter (-d: libpcap's classic program and the eBPF
 // capx injects) and run it offline over a capture file with either engine,
 // the kernel's (the injected BPF test program, BPF_PROG_TEST_RUN) or the
@@ -16,6 +17,7 @@
 #include "capture/pcap_reader.hpp"
 #include "cli/command.hpp"
 #include "cli/options.hpp"
+#include "core/snaplen.hpp"
 #include "filter/cbpf.hpp"
 #include "filter/compiled_filter.hpp"
 #include "filter/ebpf_translator.hpp"
@@ -67,7 +69,7 @@ std::string dump_ebpf_array(const std::vector<EbpfInsn> &insns)
 	return out;
 }
 
-Result<void> dump(const FilterOptions &o, const std::string &expression, std::uint16_t linktype)
+[[nodiscard]] Result<void> dump(const FilterOptions &o, const std::string &expression, std::uint16_t linktype)
 {
 	auto cbpf = CbpfProgram::compile(expression, linktype);
 	if (!cbpf)
@@ -104,7 +106,7 @@ Result<void> dump(const FilterOptions &o, const std::string &expression, std::ui
 // One verdict per packet, from whichever engine was asked for.
 class Verdicts {
 public:
-	static Result<Verdicts> make(const FilterOptions &o, const CompiledFilter &compiled)
+	[[nodiscard]] static Result<Verdicts> make(const FilterOptions &o, const CompiledFilter &compiled)
 	{
 		Verdicts v;
 		if (o.engine == Engine::User) {
@@ -129,7 +131,7 @@ public:
 		return v;
 	}
 
-	Result<std::uint32_t> run(std::span<const std::uint8_t> data, std::uint32_t wire_len, std::uint64_t index)
+	[[nodiscard]] Result<std::uint32_t> run(std::span<const std::uint8_t> data, std::uint32_t wire_len, std::uint64_t index)
 	{
 		if (executor_)
 			return executor_->run(data, wire_len);
@@ -157,7 +159,7 @@ private:
 	std::vector<FilterAccess> accesses_;
 };
 
-Result<void> run_offline(const FilterOptions &o, const std::string &expression)
+[[nodiscard]] Result<void> run_offline(const FilterOptions &o, const std::string &expression)
 {
 	auto reader = PcapReader::open(o.input);
 	if (!reader)
@@ -186,7 +188,7 @@ Result<void> run_offline(const FilterOptions &o, const std::string &expression)
 	point.name = std::filesystem::path(o.input).filename().string();
 	point.description = "capx filter -r";
 	point.linktype = reader->linktype();
-	point.snaplen = reader->snaplen() ? reader->snaplen() : 262144;
+	point.snaplen = reader->snaplen() ? reader->snaplen() : kMaxSnaplen;
 	point.filter = expression;
 	if (auto r = (*sink)->begin({&point, 1}); !r)
 		return r;
@@ -229,7 +231,7 @@ Result<void> run_offline(const FilterOptions &o, const std::string &expression)
 	return {};
 }
 
-Result<void> run_filter(const FilterOptions &o)
+[[nodiscard]] Result<void> run_filter(const FilterOptions &o)
 {
 	auto merged = merge_expression(o.expression, o.expression_words);
 	if (!merged)

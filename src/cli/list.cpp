@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // capx list: where `capx skb -f` can look. `functions` lists the kernel
 // functions with a `struct sk_buff *` argument, which argument it is and
 // which attach types this kernel allows for it; `tracepoints` lists the BTF
@@ -31,7 +32,7 @@ struct ListOptions {
 	std::string pattern;
 };
 
-Result<std::optional<std::regex>> compile_pattern(const std::string &pattern)
+[[nodiscard]] Result<std::optional<std::regex>> compile_pattern(const std::string &pattern)
 {
 	if (pattern.empty())
 		return std::optional<std::regex>();
@@ -66,7 +67,7 @@ std::string what_matches(const std::string &pattern)
 	return pattern.empty() ? std::string() : fmt::format(" matches '{}'", pattern);
 }
 
-Result<void> list_functions(const ListOptions &o)
+[[nodiscard]] Result<void> list_functions(const ListOptions &o)
 {
 	auto re = compile_pattern(o.pattern);
 	if (!re)
@@ -105,7 +106,7 @@ Result<void> list_functions(const ListOptions &o)
 	return {};
 }
 
-Result<void> list_tracepoints(const ListOptions &o)
+[[nodiscard]] Result<void> list_tracepoints(const ListOptions &o)
 {
 	auto re = compile_pattern(o.pattern);
 	if (!re)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // `capx mbuf (--pid PID | --binary PATH) (-f SPEC... [--ret] | --port P
 // [--queue Q] --rx|--tx) [options] [EXPR]`: packets as a running DPDK
 // application's functions see its rte_mbufs (src/capture/mbuf/), with
@@ -19,7 +20,7 @@ struct MbufArguments {
 	CaptureOptions capture;
 	mbuf::MbufConfig mbuf;
 
-	Result<void> finalize()
+	[[nodiscard]] Result<void> finalize()
 	{
 		if (auto r = capture.finalize(); !r)
 			return r;
@@ -37,7 +38,7 @@ struct MbufArguments {
 	}
 };
 
-Result<void> run_mbuf(MbufArguments &args)
+[[nodiscard]] Result<void> run_mbuf(MbufArguments &args)
 {
 	if (auto r = args.finalize(); !r)
 		return r;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "cli/options.hpp"
 
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "core/log.hpp"
+#include "core/snaplen.hpp"
 
 namespace capx::cli {
 
@@ -66,7 +68,7 @@ void add_capture_options(CLI::App &app, CaptureOptions &o)
 	app.add_option("-c,--count", o.count, "Exit after writing N packets")
 		->type_name("N")->check(positive_number());
 	app.add_option("-s,--snapshot-length", o.snaplen,
-		       "Keep at most SNAPLEN bytes of each packet (0 = 262144, like tcpdump)")
+		       fmt::format("Keep at most SNAPLEN bytes of each packet (0 = {}, like tcpdump)", kMaxSnaplen))
 		->type_name("SNAPLEN");
 	app.add_option("-C,--file-size", o.rotate_megabytes,
 		       "Start a new file when the current one exceeds MB millions of bytes (needs -w)")
@@ -104,7 +106,7 @@ void add_output_options(CLI::App &app, OutputOptions &o)
 		->type_name("FLAGS");
 }
 
-Result<void> check_output_options(const OutputOptions &o)
+[[nodiscard]] Result<void> check_output_options(const OutputOptions &o)
 {
 	if (o.tcpdump_flags && !o.path.empty())
 		return fail_usage("-t decodes on the terminal; it cannot be combined with -w");
@@ -121,7 +123,7 @@ void add_expression_options(CLI::App &app, std::string &expression, std::vector<
 		->type_name("EXPR");
 }
 
-Result<std::string> merge_expression(const std::string &expression, const std::vector<std::string> &words)
+[[nodiscard]] Result<std::string> merge_expression(const std::string &expression, const std::vector<std::string> &words)
 {
 	if (!expression.empty() && !words.empty())
 		return fail_usage("give the filter either with -e or as trailing words, not both");
@@ -130,15 +132,15 @@ Result<std::string> merge_expression(const std::string &expression, const std::v
 	return join_expression(words);
 }
 
-Result<std::string> CaptureOptions::filter_expression() const
+[[nodiscard]] Result<std::string> CaptureOptions::filter_expression() const
 {
 	return merge_expression(expression, expression_words);
 }
 
-Result<void> CaptureOptions::finalize()
+[[nodiscard]] Result<void> CaptureOptions::finalize()
 {
 	if (snaplen == 0)
-		snaplen = 262144;
+		snaplen = kMaxSnaplen;
 	if (rotate_megabytes) {
 		if (output.path.empty() || output.path == "-")
 			return fail_usage("-C needs -w FILE");
@@ -171,7 +173,7 @@ bool dump_if_asked(const CaptureOptions &options, const CbpfProgram &program)
 	return true;
 }
 
-Result<void> run_capture(const CaptureOptions &options, Source &source)
+[[nodiscard]] Result<void> run_capture(const CaptureOptions &options, Source &source)
 {
 	auto sink = make_sink(options.output);
 	if (!sink)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The tcpdump-style options every capture subcommand shares (-w -c -s -C -G
 // -W -U -n -d -e --nano --pcapng --duration --stats -t), and the one way a
 // subcommand runs a capture with them.
@@ -13,6 +14,7 @@
 #include "capture/pipeline.hpp"
 #include "capture/source.hpp"
 #include "core/error.hpp"
+#include "core/snaplen.hpp"
 #include "filter/cbpf.hpp"
 #include "output/sink_factory.hpp"
 
@@ -21,7 +23,7 @@ namespace capx::cli {
 struct CaptureOptions {
 	OutputOptions output;
 	std::optional<std::uint64_t> count;
-	std::uint32_t snaplen = 262144;
+	std::uint32_t snaplen = kMaxSnaplen;
 	std::optional<double> duration_seconds;
 	std::optional<double> rotate_megabytes;
 	bool stats = false;
@@ -30,9 +32,9 @@ struct CaptureOptions {
 	std::vector<std::string> expression_words; // trailing words
 
 	// The filter expression from -e or the trailing words (not both).
-	Result<std::string> filter_expression() const;
-	// Validates combinations and fills derived fields (snaplen 0 -> 262144...).
-	Result<void> finalize();
+	[[nodiscard]] Result<std::string> filter_expression() const;
+	// Validates combinations and fills derived fields (snaplen 0 -> kMaxSnaplen...).
+	[[nodiscard]] Result<void> finalize();
 	PipelineOptions pipeline_options() const;
 };
 
@@ -54,18 +56,18 @@ void add_capture_options(CLI::App &app, CaptureOptions &options);
 // The output part alone (-w -U --nano --pcapng --print -n -t), for every
 // subcommand that writes packets, and the checks of its combinations.
 void add_output_options(CLI::App &app, OutputOptions &options);
-Result<void> check_output_options(const OutputOptions &options);
+[[nodiscard]] Result<void> check_output_options(const OutputOptions &options);
 
 // The filter expression as -e EXPR or trailing words, and the one way to
 // merge them (both given is a usage error).
 void add_expression_options(CLI::App &app, std::string &expression, std::vector<std::string> &words);
-Result<std::string> merge_expression(const std::string &expression, const std::vector<std::string> &words);
+[[nodiscard]] Result<std::string> merge_expression(const std::string &expression, const std::vector<std::string> &words);
 
 // -d/-dd/-ddd: prints `program` like tcpdump and returns true (the caller
 // exits); false when no dump was asked for.
 bool dump_if_asked(const CaptureOptions &options, const CbpfProgram &program);
 
 // Builds the sink, runs the pipeline over `source`, prints the summary.
-Result<void> run_capture(const CaptureOptions &options, Source &source);
+[[nodiscard]] Result<void> run_capture(const CaptureOptions &options, Source &source);
 
 } // namespace capx::cli

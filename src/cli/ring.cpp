@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // `capx ring -i IFACE [options] [EXPR]`: the AF_PACKET TPACKET_V3 capture
 // point (src/capture/ring/), with tcpdump's shared options.
 #include <memory>
@@ -21,7 +22,7 @@ struct RingArguments {
 	std::string timestamp = "host";
 	bool no_promiscuous = false;
 
-	Result<void> finalize()
+	[[nodiscard]] Result<void> finalize()
 	{
 		if (auto r = capture.finalize(); !r)
 			return r;
@@ -49,7 +50,7 @@ struct RingArguments {
 	}
 };
 
-Result<void> run_ring(RingArguments &args)
+[[nodiscard]] Result<void> run_ring(RingArguments &args)
 {
 	if (auto r = args.finalize(); !r)
 		return r;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // `capx skb -f SPEC... [options] [EXPR]`: packets as kernel functions and
 // tracepoints see their sk_buffs (src/capture/skb/), with tcpdump's shared
 // options.
@@ -23,7 +24,7 @@ struct SkbArguments {
 	skb::SkbConfig skb;
 	std::string mark;
 
-	Result<void> finalize()
+	[[nodiscard]] Result<void> finalize()
 	{
 		if (auto r = capture.finalize(); !r)
 			return r;
@@ -49,7 +50,7 @@ struct SkbArguments {
 	}
 };
 
-Result<void> run_skb(SkbArguments &args)
+[[nodiscard]] Result<void> run_skb(SkbArguments &args)
 {
 	if (auto r = args.finalize(); !r)
 		return r;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Converting kernel clocks to wall-clock time. The offset between
 // CLOCK_REALTIME and a kernel clock is measured (several bracketed samples,
 // narrowest bracket wins), not taken to the second.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "core/closest_names.hpp"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // "Did you mean": the names closest to a mistyped one, for the hints of
 // unknown kernel functions (capx skb) and unknown ELF symbols (capx mbuf).
 #pragma once

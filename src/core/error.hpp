@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Typed errors for every fallible operation: a one-line message, an optional
 // hint, and the exit status class (runtime or usage).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "core/log.hpp"
 
 #include <spdlog/sinks/stdout_sinks.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Logging: spdlog, to stderr only (stdout may carry pcap).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // A move-only owner of an mmap()ed region.
 #pragma once
 
@@ -32,7 +33,7 @@ public:
 	}
 	~MappedMemory() { unmap(); }
 
-	static Result<MappedMemory> map(int fd, std::size_t size, int prot, int flags, off_t offset = 0)
+	[[nodiscard]] static Result<MappedMemory> map(int fd, std::size_t size, int prot, int flags, off_t offset = 0)
 	{
 		void *p = ::mmap(nullptr, size, prot, flags, fd, offset);
 		if (p == MAP_FAILED)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // What flows from a Source to a Sink: one captured packet and what the
 // capture point knows about it. Sources fill it, sinks format it; neither
 // knows about the other.
@@ -9,6 +10,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+
+#include "core/snaplen.hpp"
 
 namespace capx {
 
@@ -25,7 +28,7 @@ struct CapturePoint {
 	std::string name;        // "eth0", "ip_rcv@fentry", "net:netif_receive_skb"
 	std::string description; // free text, e.g. "AF_PACKET TPACKET_V3 ring"
 	std::uint16_t linktype = kLinkEthernet;
-	std::uint32_t snaplen = 262144;
+	std::uint32_t snaplen = kMaxSnaplen;
 	std::string filter;      // the tcpdump expression, if any (if_filter)
 	std::string os;          // filled by the sink if empty
 };

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The pcap file magics (pcap-savefile(5), "File Header"): one place for the
 // writer (output/pcap_format) and the reader (capture/pcap_reader). The
 // magic tells readers both the byte order and the unit of the fraction field.

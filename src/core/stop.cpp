@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "core/stop.hpp"
 
 #include <csignal>
@@ -34,7 +35,7 @@ void on_signal(int sig)
 
 } // namespace
 
-Result<void> install()
+[[nodiscard]] Result<void> install()
 {
 	if (g_eventfd >= 0)
 		return {};

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Orderly stop: SIGINT, SIGTERM and SIGHUP request a stop; SIGPIPE is
 // ignored so a closed reader shows up as EPIPE on write, which the pipeline
 // also turns into a stop. Capture loops poll stop_fd() next to their own fds
@@ -10,7 +11,7 @@ namespace capx::stop {
 
 // Installs the handlers (idempotent). Handlers are installed without
 // SA_RESTART so blocking calls return EINTR.
-Result<void> install();
+[[nodiscard]] Result<void> install();
 
 bool requested();
 // The signal that asked for the stop, 0 if none (or a programmatic stop).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // A move-only owner of a file descriptor; closing happens in exactly one place.
 #pragma once
 

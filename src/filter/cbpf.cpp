@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "filter/cbpf.hpp"
 
 #include <cstddef>
@@ -47,7 +48,7 @@ CbpfProgram &CbpfProgram::operator=(CbpfProgram &&o) noexcept
 
 CbpfProgram::~CbpfProgram() { pcap_freecode(&program_); }
 
-Result<CbpfProgram> CbpfProgram::compile(std::string_view expression, int linktype,
+[[nodiscard]] Result<CbpfProgram> CbpfProgram::compile(std::string_view expression, int linktype,
 					 std::uint32_t snaplen, bool optimize)
 {
 	std::unique_ptr<pcap_t, decltype(&pcap_close)> dead(

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The filter front: a tcpdump expression compiled to classic BPF by libpcap
 // (pcap_open_dead + pcap_compile; libpcap is used for nothing else).
 #pragma once
@@ -10,6 +11,7 @@
 #include <string_view>
 
 #include "core/error.hpp"
+#include "core/snaplen.hpp"
 
 namespace capx {
 
@@ -25,8 +27,8 @@ public:
 
 	// Compiles `expression` for `linktype` (DLT_*) and `snaplen`. An empty
 	// expression compiles to "accept everything" (libpcap's own answer).
-	static Result<CbpfProgram> compile(std::string_view expression, int linktype,
-					   std::uint32_t snaplen = 262144, bool optimize = true);
+	[[nodiscard]] static Result<CbpfProgram> compile(std::string_view expression, int linktype,
+					   std::uint32_t snaplen = kMaxSnaplen, bool optimize = true);
 
 	std::span<const bpf_insn> insns() const { return {program_.bf_insns, program_.bf_len}; }
 	const bpf_program &raw() const { return program_; }

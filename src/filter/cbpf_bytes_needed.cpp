@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // How many packet bytes a classic BPF program can read: an abstract
 // interpretation of the program over upper bounds of A, X and the scratch
 // memory, so that an indirect load (`ldh [x + 14]`) is bounded when X is.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "filter/cbpf_check.hpp"
 
 #include <linux/filter.h>
@@ -58,7 +59,7 @@ bool known_opcode(std::uint16_t code)
 
 } // namespace
 
-Result<void> validate_cbpf(std::span<const CbpfInsn> program)
+[[nodiscard]] Result<void> validate_cbpf(std::span<const CbpfInsn> program)
 {
 	const std::size_t n = program.size();
 	if (n == 0)

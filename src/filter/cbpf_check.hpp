@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Static facts about a classic BPF program, shared by the translator and the
 // executor: is it one libpcap's interpreter can run, which instructions are
 // reachable, which packet bytes can it read.
@@ -18,7 +19,7 @@ namespace capx {
 // indices below 16, no division or modulo by a zero constant, jump targets
 // inside the program (a JA offset may wrap around to jump backward: libpcap's
 // own `protochain` code does), and a last instruction that returns.
-Result<void> validate_cbpf(std::span<const CbpfInsn> program);
+[[nodiscard]] Result<void> validate_cbpf(std::span<const CbpfInsn> program);
 
 // reachable[i]: instruction i can execute (program must be valid).
 std::vector<bool> cbpf_reachable(std::span<const CbpfInsn> program);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "filter/compiled_filter.hpp"
 
 #include <linux/filter.h>
@@ -40,7 +41,7 @@ bool CompiledFilter::accepts_all() const
 	return cbpf.size() == 1 && cbpf[0].code == (BPF_RET | BPF_K) && cbpf[0].k != 0;
 }
 
-Result<CompiledFilter> compile_filter(std::string_view expression, std::uint16_t linktype, std::uint32_t snaplen)
+[[nodiscard]] Result<CompiledFilter> compile_filter(std::string_view expression, std::uint16_t linktype, std::uint32_t snaplen)
 {
 	auto program = CbpfProgram::compile(expression, linktype, snaplen);
 	if (!program) {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // A tcpdump expression compiled for the link type one capture point sees,
 // ready for every engine (eBPF translation, user-space executor). This header
 // does not include libpcap, so it can sit next to libbpf's headers.
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/snaplen.hpp"
 #include "filter/insn.hpp"
 
 namespace capx {
@@ -31,7 +33,7 @@ struct CompiledFilter {
 // once per capture point so the message is given once. Every error exits 1
 // (runtime), like libpcap's own (CbpfProgram::compile decides the status for
 // all subcommands).
-Result<CompiledFilter> compile_filter(std::string_view expression, std::uint16_t linktype,
-				      std::uint32_t snaplen = 262144);
+[[nodiscard]] Result<CompiledFilter> compile_filter(std::string_view expression, std::uint16_t linktype,
+				      std::uint32_t snaplen = kMaxSnaplen);
 
 } // namespace capx

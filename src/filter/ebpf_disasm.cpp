@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // eBPF instructions as text, in the kernel's assembler syntax (the one
 // `bpftool prog dump xlated` and the verifier log print).
 #include <linux/bpf.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "filter/ebpf_translator.hpp"
 
 #include <linux/bpf.h>
@@ -61,7 +62,7 @@ public:
 	{
 	}
 
-	Result<EbpfFilter> run();
+	[[nodiscard]] Result<EbpfFilter> run();
 
 private:
 	// A jump whose target is known only once everything is emitted.
@@ -324,7 +325,7 @@ std::vector<bool> Translator::reachable_copies()
 	return seen;
 }
 
-Result<EbpfFilter> Translator::run()
+[[nodiscard]] Result<EbpfFilter> Translator::run()
 {
 	if (auto ok = validate_cbpf(prog_); !ok)
 		return std::unexpected(ok.error());
@@ -470,7 +471,7 @@ Result<EbpfFilter> Translator::run()
 
 } // namespace
 
-Result<EbpfFilter> translate_to_ebpf(std::span<const CbpfInsn> program, FilterAccess access)
+[[nodiscard]] Result<EbpfFilter> translate_to_ebpf(std::span<const CbpfInsn> program, FilterAccess access)
 {
 	return Translator(program, access).run();
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Classic BPF (as libpcap compiles tcpdump expressions) -> eBPF, as the body
 // of one of the placeholder subprograms declared in include/capx/filter_abi.h.
 //
@@ -53,7 +54,7 @@ inline constexpr std::size_t kFilterLoopCopies = 16;
 
 // Translates a classic program. Fails (one-line error) on a program that
 // libpcap's bpf_validate() would reject or that eBPF cannot express.
-Result<EbpfFilter> translate_to_ebpf(std::span<const CbpfInsn> program, FilterAccess access);
+[[nodiscard]] Result<EbpfFilter> translate_to_ebpf(std::span<const CbpfInsn> program, FilterAccess access);
 
 // Highest byte offset + 1 the program can read, std::nullopt = any byte
 // (src/filter/cbpf_bytes_needed.cpp). Never too small: cut to this many

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "filter/executor.hpp"
 
 #include <linux/filter.h>
@@ -284,7 +285,7 @@ FilterExecutor::FilterExecutor(FilterExecutor &&) noexcept = default;
 FilterExecutor &FilterExecutor::operator=(FilterExecutor &&) noexcept = default;
 FilterExecutor::~FilterExecutor() = default;
 
-Result<FilterExecutor> FilterExecutor::create(std::span<const CbpfInsn> program)
+[[nodiscard]] Result<FilterExecutor> FilterExecutor::create(std::span<const CbpfInsn> program)
 {
 	// No log line here when the native engine is refused: callers can tell
 	// by engine(), and this file stays free of spdlog (the fuzz target
@@ -296,7 +297,7 @@ Result<FilterExecutor> FilterExecutor::create(std::span<const CbpfInsn> program)
 	return create(program, Engine::Threaded);
 }
 
-Result<FilterExecutor> FilterExecutor::create(std::span<const CbpfInsn> program, Engine engine)
+[[nodiscard]] Result<FilterExecutor> FilterExecutor::create(std::span<const CbpfInsn> program, Engine engine)
 {
 	if (auto ok = validate_cbpf(program); !ok)
 		return std::unexpected(ok.error());

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The user-space filter engine for user-space capture points and offline use
 // (`capx filter -r`), with libpcap's bpf_filter() verdicts, bit for bit. Two
 // engines behind one interface, chosen once at create():
@@ -27,9 +28,9 @@ public:
 
 	// Fails on a program libpcap's bpf_validate() would reject. The native
 	// engine where it can run, else the threaded one.
-	static Result<FilterExecutor> create(std::span<const CbpfInsn> program);
+	[[nodiscard]] static Result<FilterExecutor> create(std::span<const CbpfInsn> program);
 	// Exactly the engine asked for: fails where it cannot run (tests, bench).
-	static Result<FilterExecutor> create(std::span<const CbpfInsn> program, Engine engine);
+	[[nodiscard]] static Result<FilterExecutor> create(std::span<const CbpfInsn> program, Engine engine);
 
 	FilterExecutor(FilterExecutor &&) noexcept;
 	FilterExecutor &operator=(FilterExecutor &&) noexcept;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Instruction layouts shared by the filter engines, declared here so that no
 // header has to include both libpcap's <pcap/bpf.h> and the kernel's
 // <linux/bpf.h>: both name their instruction `struct bpf_insn`.

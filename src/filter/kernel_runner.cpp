@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "filter/kernel_runner.hpp"
 
 #include <bpf/bpf.h>
@@ -126,7 +127,7 @@ std::string KernelFilterRunner::unavailable_reason()
 	return {};
 }
 
-Result<KernelFilterRunner> KernelFilterRunner::load(const EbpfFilter &filter)
+[[nodiscard]] Result<KernelFilterRunner> KernelFilterRunner::load(const EbpfFilter &filter)
 {
 	KernelFilterRunner r;
 	r.access_ = filter.access;
@@ -156,15 +157,14 @@ Result<KernelFilterRunner> KernelFilterRunner::load(const EbpfFilter &filter)
 	opts.log_size = static_cast<__u32>(log.size());
 	opts.log_level = 0;
 	const auto *insns = reinterpret_cast<const bpf_insn *>(prog.data());
-	int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "capx_filter", "GPL", insns, prog.size(), &opts);
-	if (fd < 0) {
+	r.prog_.reset(bpf_prog_load(BPF_PROG_TYPE_XDP, "capx_filter", "GPL", insns, prog.size(), &opts));
+	if (!r.prog_) {
 		int err = errno;
-		// Again with the verifier's reasoning in the log.
+		// Again with the verifier's reasoning in the log; only the log is
+		// wanted, a program it might load after all is closed at once.
 		opts.log_level = 1;
 		log[0] = 0;
-		int again = bpf_prog_load(BPF_PROG_TYPE_XDP, "capx_filter", "GPL", insns, prog.size(), &opts);
-		if (again >= 0)
-			::close(again);
+		UniqueFd again(bpf_prog_load(BPF_PROG_TYPE_XDP, "capx_filter", "GPL", insns, prog.size(), &opts));
 		std::string text(log.data());
 		// The end of the log says why; keep the last lines.
 		constexpr std::size_t keep = 6000;
@@ -173,15 +173,14 @@ Result<KernelFilterRunner> KernelFilterRunner::load(const EbpfFilter &filter)
 		return fail(fmt::format("the verifier rejected the translated filter: {}\n{}", std::strerror(err), text),
 			    err == EPERM ? privilege_hint() : std::string{});
 	}
-	r.prog_.reset(fd);
 	bpf_prog_info info{};
 	__u32 size = sizeof(info);
-	if (bpf_obj_get_info_by_fd(fd, &info, &size) == 0)
+	if (bpf_obj_get_info_by_fd(r.prog_.get(), &info, &size) == 0)
 		r.verified_insns_ = info.verified_insns;
 	return r;
 }
 
-Result<std::uint32_t> KernelFilterRunner::test_run(std::span<const std::uint8_t> packet, std::uint32_t wire_len,
+[[nodiscard]] Result<std::uint32_t> KernelFilterRunner::test_run(std::span<const std::uint8_t> packet, std::uint32_t wire_len,
 						    std::uint32_t repeat, std::uint32_t *duration) const
 {
 	if (packet.size() > kMaxPacket)
@@ -215,12 +214,12 @@ Result<std::uint32_t> KernelFilterRunner::test_run(std::span<const std::uint8_t>
 	return io.result;
 }
 
-Result<std::uint32_t> KernelFilterRunner::run(std::span<const std::uint8_t> packet, std::uint32_t wire_len) const
+[[nodiscard]] Result<std::uint32_t> KernelFilterRunner::run(std::span<const std::uint8_t> packet, std::uint32_t wire_len) const
 {
 	return test_run(packet, wire_len, 1, nullptr);
 }
 
-Result<double> KernelFilterRunner::time_ns(std::span<const std::uint8_t> packet, std::uint32_t wire_len,
+[[nodiscard]] Result<double> KernelFilterRunner::time_ns(std::span<const std::uint8_t> packet, std::uint32_t wire_len,
 					   std::uint32_t repeat) const
 {
 	std::uint32_t duration = 0;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Runs a translated filter in the kernel, for tests, benchmarks and
 // `capx filter --engine kernel`: the subprogram is wrapped into a complete
 // XDP program assembled here from instructions and run on given bytes with
@@ -20,16 +21,16 @@ public:
 	//   Packet access: the subprogram gets data, data_end and the wire length.
 	//   Buffer access: the wrapper first copies the packet into an array
 	//   map value of CAPX_PACKET_BUF_SIZE bytes (bpf_xdp_load_bytes).
-	static Result<KernelFilterRunner> load(const EbpfFilter &filter);
+	[[nodiscard]] static Result<KernelFilterRunner> load(const EbpfFilter &filter);
 
 	// The filter's return value for `packet` (the captured bytes, any length
 	// from 0 up to about 3 KiB, the XDP test-run limit) with `wire_len` >=
 	// packet.size(): truncated captures are run as they are.
-	Result<std::uint32_t> run(std::span<const std::uint8_t> packet, std::uint32_t wire_len) const;
+	[[nodiscard]] Result<std::uint32_t> run(std::span<const std::uint8_t> packet, std::uint32_t wire_len) const;
 
 	// Average ns per filter run over `repeat` runs in one test-run call
 	// (the kernel's own timing, so the syscall cost is spread thin).
-	Result<double> time_ns(std::span<const std::uint8_t> packet, std::uint32_t wire_len,
+	[[nodiscard]] Result<double> time_ns(std::span<const std::uint8_t> packet, std::uint32_t wire_len,
 			       std::uint32_t repeat) const;
 
 	// Why kernel runs cannot work here (not root, no BPF), empty if they can.
@@ -45,7 +46,7 @@ public:
 	std::uint32_t verified_insns() const { return verified_insns_; }
 
 private:
-	Result<std::uint32_t> test_run(std::span<const std::uint8_t> packet, std::uint32_t wire_len,
+	[[nodiscard]] Result<std::uint32_t> test_run(std::span<const std::uint8_t> packet, std::uint32_t wire_len,
 				       std::uint32_t repeat, std::uint32_t *duration) const;
 
 	FilterAccess access_ = FilterAccess::Packet;

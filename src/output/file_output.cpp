@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "output/file_output.hpp"
 
 #include <fcntl.h>
@@ -16,7 +17,7 @@
 
 namespace capx {
 
-Result<FileOutput> FileOutput::create(const std::string &path)
+[[nodiscard]] Result<FileOutput> FileOutput::create(const std::string &path)
 {
 	FileOutput out;
 	if (path == "-") {
@@ -31,7 +32,7 @@ Result<FileOutput> FileOutput::create(const std::string &path)
 	return out;
 }
 
-Result<FileOutput> FileOutput::adopt(UniqueFd fd, std::string name)
+[[nodiscard]] Result<FileOutput> FileOutput::adopt(UniqueFd fd, std::string name)
 {
 	if (!fd)
 		return fail(fmt::format("{}: not an open file descriptor", name));
@@ -66,7 +67,7 @@ FileOutput::~FileOutput()
 		(void)write_buffer();
 }
 
-Result<std::uint8_t *> FileOutput::reserve_after_flush(std::size_t n)
+[[nodiscard]] Result<std::uint8_t *> FileOutput::reserve_after_flush(std::size_t n)
 {
 	if (failure_)
 		return std::unexpected(*failure_);
@@ -83,7 +84,7 @@ Result<std::uint8_t *> FileOutput::reserve_after_flush(std::size_t n)
 	return buffer_.get() + used_;
 }
 
-Result<void> FileOutput::append(std::span<const std::uint8_t> bytes)
+[[nodiscard]] Result<void> FileOutput::append(std::span<const std::uint8_t> bytes)
 {
 	auto room = reserve(bytes.size());
 	if (!room)
@@ -93,14 +94,14 @@ Result<void> FileOutput::append(std::span<const std::uint8_t> bytes)
 	return commit(bytes.size());
 }
 
-Result<void> FileOutput::flush()
+[[nodiscard]] Result<void> FileOutput::flush()
 {
 	if (failure_)
 		return std::unexpected(*failure_);
 	return write_buffer();
 }
 
-Result<void> FileOutput::write_buffer()
+[[nodiscard]] Result<void> FileOutput::write_buffer()
 {
 	std::size_t done = 0;
 	while (done < used_) {
@@ -145,7 +146,7 @@ std::unexpected<Error> FileOutput::failed_after(std::size_t done, int err)
 	return e;
 }
 
-Result<void> FileOutput::close()
+[[nodiscard]] Result<void> FileOutput::close()
 {
 	if (fd_ < 0)
 		return {};

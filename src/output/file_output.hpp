@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // One output file (or standard output, or a pipe) behind a large user-space
 // buffer. Records go in whole or not at all: the buffer holds complete
 // records only, and when a write fails half-way (ENOSPC, EIO) a regular
@@ -25,10 +26,10 @@ class FileOutput {
 public:
 	// Creates (truncates) `path`, mode 0644; "-" is standard output.
 	// Errors read "open PATH: REASON".
-	static Result<FileOutput> create(const std::string &path);
+	[[nodiscard]] static Result<FileOutput> create(const std::string &path);
 	// Writes to an fd the caller made (the pipe into tcpdump); `name` is
 	// what messages call it.
-	static Result<FileOutput> adopt(UniqueFd fd, std::string name);
+	[[nodiscard]] static Result<FileOutput> adopt(UniqueFd fd, std::string name);
 
 	FileOutput(FileOutput &&) noexcept = default;
 	FileOutput &operator=(FileOutput &&) noexcept = default;
@@ -40,13 +41,13 @@ public:
 	// Room for one record of `n` bytes at the end of the buffer (flushing
 	// first if it does not fit). Fill it, then commit(n). Both run once per
 	// packet, hence the common case inline here.
-	Result<std::uint8_t *> reserve(std::size_t n)
+	[[nodiscard]] Result<std::uint8_t *> reserve(std::size_t n)
 	{
 		if (used_ + n <= capacity_ && !failure_) [[likely]]
 			return buffer_.get() + used_;
 		return reserve_after_flush(n);
 	}
-	Result<void> commit(std::size_t n)
+	[[nodiscard]] Result<void> commit(std::size_t n)
 	{
 		const bool first = used_ == 0;
 		used_ += n;
@@ -66,7 +67,7 @@ public:
 	}
 	// commit() of records of these sizes, written one after the other from
 	// the start of room(), with the ~1 s delay checked once for all.
-	Result<void> commit_records(std::span<const std::uint32_t> sizes)
+	[[nodiscard]] Result<void> commit_records(std::span<const std::uint32_t> sizes)
 	{
 		const bool first = used_ == 0;
 		std::size_t end = used_;
@@ -86,13 +87,13 @@ public:
 		return {};
 	}
 	// reserve + copy + commit, for file headers.
-	Result<void> append(std::span<const std::uint8_t> bytes);
+	[[nodiscard]] Result<void> append(std::span<const std::uint8_t> bytes);
 
 	// Writes out everything buffered, in as few write(2)s as it takes.
-	Result<void> flush();
+	[[nodiscard]] Result<void> flush();
 	// Writes out the buffer once it holds kChunkSize or more; called where
 	// a write holds up no capture (Sink::batch_end).
-	Result<void> write_chunk()
+	[[nodiscard]] Result<void> write_chunk()
 	{
 		if (used_ < kChunkSize || failure_)
 			return {};
@@ -100,7 +101,7 @@ public:
 	}
 	// Flushes and closes (standard output is flushed, not closed). After a
 	// failed write there is nothing left to write: it only closes.
-	Result<void> close();
+	[[nodiscard]] Result<void> close();
 
 	// Bytes committed to this file: written plus buffered.
 	std::uint64_t size() const { return written_ + used_; }
@@ -120,7 +121,7 @@ public:
 private:
 	FileOutput() = default;
 	void init(int fd, std::string name);
-	Result<std::uint8_t *> reserve_after_flush(std::size_t n);
+	[[nodiscard]] Result<std::uint8_t *> reserve_after_flush(std::size_t n);
 	// The first record of a buffer starts its delay; true for a later one
 	// once the first has waited kMaxDelayMs. The coarse clock is read from
 	// the vDSO (no system call) in a few ns; its few-ms resolution is
@@ -136,7 +137,7 @@ private:
 		}
 		return now >= deadline_ns_;
 	}
-	Result<void> write_buffer();
+	[[nodiscard]] Result<void> write_buffer();
 	std::unexpected<Error> failed_after(std::size_t done, int err);
 
 	UniqueFd owned_;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "output/file_sink.hpp"
 
 #include <time.h>
@@ -13,14 +14,14 @@ FileSink::FileSink(std::unique_ptr<RecordFormat> format, FileSinkOptions options
 {
 }
 
-Result<void> FileSink::begin(std::span<const CapturePoint> points)
+[[nodiscard]] Result<void> FileSink::begin(std::span<const CapturePoint> points)
 {
 	if (auto r = format_->configure(points); !r)
 		return r;
 	return output_.start(format_->file_header(), now_ns_());
 }
 
-Result<void> FileSink::write(const PacketView &packet)
+[[nodiscard]] Result<void> FileSink::write(const PacketView &packet)
 {
 	auto size = format_->measure(packet);
 	if (!size)
@@ -37,7 +38,7 @@ Result<void> FileSink::write(const PacketView &packet)
 // clock read per batch instead of per record). Rotation (-C/-G decide per
 // record) and -U (a write per record) take the record-by-record path, as
 // does a record that does not fit (write() flushes first).
-Result<void> FileSink::write_batch(PacketBatch batch, std::size_t &written)
+[[nodiscard]] Result<void> FileSink::write_batch(PacketBatch batch, std::size_t &written)
 {
 	if (!output_.takes_batches())
 		return Sink::write_batch(batch, written);
@@ -62,17 +63,17 @@ Result<void> FileSink::write_batch(PacketBatch batch, std::size_t &written)
 	return {};
 }
 
-Result<void> FileSink::flush()
+[[nodiscard]] Result<void> FileSink::flush()
 {
 	return output_.flush();
 }
 
-Result<void> FileSink::batch_end()
+[[nodiscard]] Result<void> FileSink::batch_end()
 {
 	return output_.write_chunk();
 }
 
-Result<void> FileSink::finish()
+[[nodiscard]] Result<void> FileSink::finish()
 {
 	return output_.finish();
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // pcap or pcapng into a file or standard output, optionally rotated
 // (-C/-G/-W): a RecordFormat writing into a RotatingOutput.
 #pragma once
@@ -26,12 +27,12 @@ class FileSink final : public Sink {
 public:
 	FileSink(std::unique_ptr<RecordFormat> format, FileSinkOptions options);
 
-	Result<void> begin(std::span<const CapturePoint> points) override;
-	Result<void> write(const PacketView &packet) override;
-	Result<void> write_batch(PacketBatch batch, std::size_t &written) override;
-	Result<void> flush() override;
-	Result<void> batch_end() override;
-	Result<void> finish() override;
+	[[nodiscard]] Result<void> begin(std::span<const CapturePoint> points) override;
+	[[nodiscard]] Result<void> write(const PacketView &packet) override;
+	[[nodiscard]] Result<void> write_batch(PacketBatch batch, std::size_t &written) override;
+	[[nodiscard]] Result<void> flush() override;
+	[[nodiscard]] Result<void> batch_end() override;
+	[[nodiscard]] Result<void> finish() override;
 
 private:
 	std::unique_ptr<RecordFormat> format_;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Little-endian stores for the capture file encoders. capx always writes
 // little-endian files (readers detect the order from the magic), so the
 // same packets give the same bytes on every host and golden files hold.

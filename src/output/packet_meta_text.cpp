@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "output/packet_meta_text.hpp"
 
 #include <fmt/format.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The one textual form of a packet's metadata, shared by the pcapng comment
 // and the terminal printer so both say the same thing.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "output/pcap_format.hpp"
 
 #include <algorithm>
@@ -5,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "core/pcap_magic.hpp"
+#include "core/snaplen.hpp"
 #include "output/little_endian.hpp"
 
 namespace capx {
@@ -16,7 +18,6 @@ constexpr std::uint32_t kMagicMicroseconds = kPcapMagicMicroseconds;
 constexpr std::uint32_t kMagicNanoseconds = kPcapMagicNanoseconds;
 constexpr std::uint16_t kVersionMajor = 2;
 constexpr std::uint16_t kVersionMinor = 4;
-constexpr std::uint32_t kDefaultSnaplen = 262144;
 
 // The names `tcpdump -r` prints for the link types capx writes
 // (pcap-linktype(7)); libpcap itself is kept to filter compilation.
@@ -38,10 +39,10 @@ std::string link_type_name(std::uint16_t linktype)
 
 } // namespace
 
-Result<void> PcapFormat::configure(std::span<const CapturePoint> points)
+[[nodiscard]] Result<void> PcapFormat::configure(std::span<const CapturePoint> points)
 {
 	std::uint16_t linktype = points.empty() ? std::uint16_t{kLinkEthernet} : points.front().linktype;
-	std::uint32_t snaplen = points.empty() ? kDefaultSnaplen : 0;
+	std::uint32_t snaplen = points.empty() ? kMaxSnaplen : 0;
 	for (const auto &p : points) {
 		if (p.linktype != linktype)
 			return fail_usage(
@@ -51,7 +52,7 @@ Result<void> PcapFormat::configure(std::span<const CapturePoint> points)
 				"write pcapng instead: --pcapng, or a -w name ending in .pcapng");
 		snaplen = std::max(snaplen, p.snaplen);
 	}
-	snaplen_ = snaplen == 0 ? kDefaultSnaplen : snaplen;
+	snaplen_ = snaplen == 0 ? kMaxSnaplen : snaplen;
 
 	std::uint8_t *p = header_.data();
 	p = le::put_u32(p, nanoseconds_ ? kMagicNanoseconds : kMagicMicroseconds);
@@ -64,7 +65,7 @@ Result<void> PcapFormat::configure(std::span<const CapturePoint> points)
 	return {};
 }
 
-Result<std::size_t> PcapFormat::measure(const PacketView &packet)
+[[nodiscard]] Result<std::size_t> PcapFormat::measure(const PacketView &packet)
 {
 	caplen_ = caplen_of(packet);
 	return kRecordHeaderSize + caplen_;
@@ -75,7 +76,7 @@ void PcapFormat::encode(const PacketView &packet, std::uint8_t *out)
 	encode_record(packet, caplen_, out);
 }
 
-Result<std::size_t> PcapFormat::encode_batch(PacketBatch batch, std::uint8_t *out, std::size_t room,
+[[nodiscard]] Result<std::size_t> PcapFormat::encode_batch(PacketBatch batch, std::uint8_t *out, std::size_t room,
 					     std::uint32_t *sizes)
 {
 	std::size_t i = 0;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The classic pcap file format (pcap-savefile(5); IETF
 // draft-ietf-opsawg-pcap): one file header, then a 16-byte header and the
 // captured bytes per packet. Microsecond or, with --nano, nanosecond
@@ -18,11 +19,11 @@ public:
 
 	// pcap holds one link type per file: capture points with different
 	// link types are a usage error that points to --pcapng.
-	Result<void> configure(std::span<const CapturePoint> points) override;
+	[[nodiscard]] Result<void> configure(std::span<const CapturePoint> points) override;
 	std::span<const std::uint8_t> file_header() const override { return header_; }
-	Result<std::size_t> measure(const PacketView &packet) override;
+	[[nodiscard]] Result<std::size_t> measure(const PacketView &packet) override;
 	void encode(const PacketView &packet, std::uint8_t *out) override;
-	Result<std::size_t> encode_batch(PacketBatch batch, std::uint8_t *out, std::size_t room,
+	[[nodiscard]] Result<std::size_t> encode_batch(PacketBatch batch, std::uint8_t *out, std::size_t room,
 					 std::uint32_t *sizes) override;
 
 	static constexpr std::size_t kFileHeaderSize = 24;

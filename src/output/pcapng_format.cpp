@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "output/pcapng_format.hpp"
 
 #include <sys/utsname.h>
@@ -142,7 +143,7 @@ PcapngIdentity PcapngIdentity::of_this_host()
 	return id;
 }
 
-Result<void> PcapngFormat::configure(std::span<const CapturePoint> points)
+[[nodiscard]] Result<void> PcapngFormat::configure(std::span<const CapturePoint> points)
 {
 	header_.clear();
 	snaplens_.clear();
@@ -184,7 +185,7 @@ Result<void> PcapngFormat::configure(std::span<const CapturePoint> points)
 	return {};
 }
 
-Result<std::size_t> PcapngFormat::measure(const PacketView &packet)
+[[nodiscard]] Result<std::size_t> PcapngFormat::measure(const PacketView &packet)
 {
 	if (packet.capture_point >= snaplens_.size())
 		return fail(fmt::format("packet from capture point {}, but only {} were declared",

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The pcapng file format (IETF draft-ietf-opsawg-pcapng): one Section
 // Header Block, one Interface Description Block per capture point, then an
 // Enhanced Packet Block per packet carrying what the source knew about it
@@ -25,9 +26,9 @@ class PcapngFormat final : public RecordFormat {
 public:
 	explicit PcapngFormat(PcapngIdentity identity) : identity_(std::move(identity)) {}
 
-	Result<void> configure(std::span<const CapturePoint> points) override;
+	[[nodiscard]] Result<void> configure(std::span<const CapturePoint> points) override;
 	std::span<const std::uint8_t> file_header() const override { return header_; }
-	Result<std::size_t> measure(const PacketView &packet) override;
+	[[nodiscard]] Result<std::size_t> measure(const PacketView &packet) override;
 	void encode(const PacketView &packet, std::uint8_t *out) override;
 
 private:

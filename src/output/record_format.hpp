@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // A capture file format as the file sinks see it: the bytes every file
 // starts with, then one self-contained record per packet. pcap and pcapng
 // implement it; rotation and buffering never look inside the bytes.
@@ -18,7 +19,7 @@ public:
 
 	// Checks that the capture points fit the format and builds the file
 	// header for them. Called once, before any record.
-	virtual Result<void> configure(std::span<const CapturePoint> points) = 0;
+	[[nodiscard]] virtual Result<void> configure(std::span<const CapturePoint> points) = 0;
 
 	// What every file starts with (a rotated file too): the pcap file
 	// header, or a pcapng Section Header Block and one Interface
@@ -29,7 +30,7 @@ public:
 	// that much room and calls encode() with the same packet: measuring
 	// first lets rotation decide before any byte is written, and lets the
 	// record be built in place in the output buffer (no copy).
-	virtual Result<std::size_t> measure(const PacketView &packet) = 0;
+	[[nodiscard]] virtual Result<std::size_t> measure(const PacketView &packet) = 0;
 	virtual void encode(const PacketView &packet, std::uint8_t *out) = 0;
 
 	// Encodes the packets of `batch` from its start, one record after the
@@ -39,7 +40,7 @@ public:
 	// measured). The bytes are those of measure() + encode() per packet,
 	// which is what this default does; a format overrides it only to save
 	// the calls per packet, with the same record code.
-	virtual Result<std::size_t> encode_batch(PacketBatch batch, std::uint8_t *out, std::size_t room,
+	[[nodiscard]] virtual Result<std::size_t> encode_batch(PacketBatch batch, std::uint8_t *out, std::size_t room,
 						 std::uint32_t *sizes)
 	{
 		std::size_t i = 0;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "output/rotating_output.hpp"
 
 #include <fmt/format.h>
@@ -16,7 +17,7 @@ RotatingOutput::RotatingOutput(std::string path, RotationOptions rotation, bool 
 		width_ = ring_digits(*rotation_.file_limit);
 }
 
-Result<void> RotatingOutput::start(std::span<const std::uint8_t> header, std::uint64_t now_ns)
+[[nodiscard]] Result<void> RotatingOutput::start(std::span<const std::uint8_t> header, std::uint64_t now_ns)
 {
 	header_.assign(header.begin(), header.end());
 	if (rotation_.seconds) {
@@ -30,7 +31,7 @@ Result<void> RotatingOutput::start(std::span<const std::uint8_t> header, std::ui
 	return open(0);
 }
 
-Result<void> RotatingOutput::open(std::uint32_t count)
+[[nodiscard]] Result<void> RotatingOutput::open(std::uint32_t count)
 {
 	if (file_) {
 		auto closed = file_->close();
@@ -50,7 +51,7 @@ Result<void> RotatingOutput::open(std::uint32_t count)
 	return file_->append(header_);
 }
 
-Result<void> RotatingOutput::next_time_slot(std::time_t slot_start)
+[[nodiscard]] Result<void> RotatingOutput::next_time_slot(std::time_t slot_start)
 {
 	if (!rotation_.max_bytes && rotation_.file_limit && slots_opened_ >= *rotation_.file_limit) {
 		ended_ = true;
@@ -70,7 +71,7 @@ Result<void> RotatingOutput::next_time_slot(std::time_t slot_start)
 	return open(0);
 }
 
-Result<void> RotatingOutput::next_in_ring()
+[[nodiscard]] Result<void> RotatingOutput::next_in_ring()
 {
 	std::uint32_t count = count_ + 1;
 	if (rotation_.file_limit && count >= *rotation_.file_limit)
@@ -78,7 +79,7 @@ Result<void> RotatingOutput::next_in_ring()
 	return open(count);
 }
 
-Result<std::uint8_t *> RotatingOutput::reserve_rotating(std::size_t n, std::uint64_t timestamp_ns)
+[[nodiscard]] Result<std::uint8_t *> RotatingOutput::reserve_rotating(std::size_t n, std::uint64_t timestamp_ns)
 {
 	if (ended_ || !file_)
 		return fail("output already finished");
@@ -98,7 +99,7 @@ Result<std::uint8_t *> RotatingOutput::reserve_rotating(std::size_t n, std::uint
 	return file_->reserve(n);
 }
 
-Result<void> RotatingOutput::finish()
+[[nodiscard]] Result<void> RotatingOutput::finish()
 {
 	if (!file_)
 		return {};

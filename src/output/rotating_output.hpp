@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // A capture written as a series of files, with tcpdump's -C/-G/-W rules;
 // with none of them, simply one file (or standard output). Every file
 // starts with the format's header and holds whole records only.
@@ -50,38 +51,38 @@ public:
 
 	// Opens the first file (its -G slot starts at `now_ns`, wall clock) and
 	// writes `header`, which every later file starts with too.
-	Result<void> start(std::span<const std::uint8_t> header, std::uint64_t now_ns);
+	[[nodiscard]] Result<void> start(std::span<const std::uint8_t> header, std::uint64_t now_ns);
 
 	// Room for a record of `n` bytes captured at `timestamp_ns`, in the
 	// file it belongs to (moving on to the next file first if needed).
 	// When -G -W has made its last file, the error is an orderly end
 	// (Error::orderly_end set, "maximum file limit reached: N").
-	Result<std::uint8_t *> reserve(std::size_t n, std::uint64_t timestamp_ns)
+	[[nodiscard]] Result<std::uint8_t *> reserve(std::size_t n, std::uint64_t timestamp_ns)
 	{
 		// Without -C/-G (the common case) every record goes to the one file.
 		if (!rotates_ && file_) [[likely]]
 			return file_->reserve(n);
 		return reserve_rotating(n, timestamp_ns);
 	}
-	Result<void> commit(std::size_t n) { return file_->commit(n); }
+	[[nodiscard]] Result<void> commit(std::size_t n) { return file_->commit(n); }
 	// Several records at once, for one buffered file (no -C/-G, which
 	// decide per record; no -U, a write per record): the room for them and
 	// their commit, as in FileOutput.
 	bool takes_batches() const { return !rotates_ && !write_through_ && file_; }
 	std::span<std::uint8_t> room() { return file_->room(); }
-	Result<void> commit_records(std::span<const std::uint32_t> sizes) { return file_->commit_records(sizes); }
-	Result<void> flush() { return file_ ? file_->flush() : Result<void>{}; }
-	Result<void> write_chunk() { return file_ ? file_->write_chunk() : Result<void>{}; }
-	Result<void> finish();
+	[[nodiscard]] Result<void> commit_records(std::span<const std::uint32_t> sizes) { return file_->commit_records(sizes); }
+	[[nodiscard]] Result<void> flush() { return file_ ? file_->flush() : Result<void>{}; }
+	[[nodiscard]] Result<void> write_chunk() { return file_ ? file_->write_chunk() : Result<void>{}; }
+	[[nodiscard]] Result<void> finish();
 
 	// The file being written ("" once finished).
 	std::string current_name() const { return file_ ? file_->name() : std::string(); }
 
 private:
-	Result<std::uint8_t *> reserve_rotating(std::size_t n, std::uint64_t timestamp_ns);
-	Result<void> open(std::uint32_t count);
-	Result<void> next_time_slot(std::time_t slot_start);
-	Result<void> next_in_ring();
+	[[nodiscard]] Result<std::uint8_t *> reserve_rotating(std::size_t n, std::uint64_t timestamp_ns);
+	[[nodiscard]] Result<void> open(std::uint32_t count);
+	[[nodiscard]] Result<void> next_time_slot(std::time_t slot_start);
+	[[nodiscard]] Result<void> next_in_ring();
 
 	std::string pattern_;
 	RotationOptions rotation_;

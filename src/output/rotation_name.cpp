@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "output/rotation_name.hpp"
 
 #include <vector>
@@ -14,7 +15,7 @@ int ring_digits(std::uint32_t file_limit)
 	return digits;
 }
 
-Result<std::string> rotation_file_name(const std::string &pattern, std::optional<std::time_t> slot_start,
+[[nodiscard]] Result<std::string> rotation_file_name(const std::string &pattern, std::optional<std::time_t> slot_start,
 				       std::uint32_t count, int width)
 {
 	std::string name = pattern;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // tcpdump's names for rotated files (MakeFilename() in tcpdump.c): with -G
 // the -w name is a strftime(3) pattern expanded in local time at the start
 // of the file's time slot; with -C a count is appended (FILE, FILE1,
@@ -20,7 +21,7 @@ int ring_digits(std::uint32_t file_limit);
 
 // `pattern` expanded with strftime(3) for `slot_start` (when -G), then
 // `count` appended with `width` digits unless both are 0.
-Result<std::string> rotation_file_name(const std::string &pattern, std::optional<std::time_t> slot_start,
+[[nodiscard]] Result<std::string> rotation_file_name(const std::string &pattern, std::optional<std::time_t> slot_start,
 				       std::uint32_t count, int width);
 
 } // namespace capx

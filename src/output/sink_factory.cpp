@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "output/sink_factory.hpp"
 
 #include <unistd.h>
@@ -34,7 +35,7 @@ std::unique_ptr<Sink> make_file_sink(const OutputOptions &o, std::string path)
 
 } // namespace
 
-Result<std::unique_ptr<Sink>> make_sink(const OutputOptions &o)
+[[nodiscard]] Result<std::unique_ptr<Sink>> make_sink(const OutputOptions &o)
 {
 	if (o.print) {
 		if (o.path == "-")

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Chooses and builds the sink the user asked for: pcap or pcapng to a file
 // or stdout (with rotation), decoded text on a terminal, or a tcpdump pipe.
 #pragma once
@@ -28,7 +29,7 @@ struct OutputOptions {
 // With no -w: decoded text when stdout is a terminal (or a tcpdump pipe on
 // -t), pcap on stdout otherwise. --print: decoded text on stdout whatever
 // stdout is, next to the -w file if there is one.
-Result<std::unique_ptr<Sink>> make_sink(const OutputOptions &options);
+[[nodiscard]] Result<std::unique_ptr<Sink>> make_sink(const OutputOptions &options);
 
 // Whether the sink make_sink() builds shows PacketMeta (the pcapng packet
 // comment, the printer's brackets); a source may skip describing packets

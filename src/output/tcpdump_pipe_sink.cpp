@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "output/tcpdump_pipe_sink.hpp"
 
 #include <fcntl.h>
@@ -15,7 +16,7 @@ extern char **environ;
 
 namespace capx {
 
-Result<std::vector<std::string>> split_flag_words(std::string_view flags)
+[[nodiscard]] Result<std::vector<std::string>> split_flag_words(std::string_view flags)
 {
 	std::vector<std::string> words;
 	std::string word;
@@ -71,7 +72,7 @@ TcpdumpPipeSink::~TcpdumpPipeSink()
 		(void)wait_child();
 }
 
-Result<void> TcpdumpPipeSink::begin(std::span<const CapturePoint> points)
+[[nodiscard]] Result<void> TcpdumpPipeSink::begin(std::span<const CapturePoint> points)
 {
 	if (auto r = format_.configure(points); !r) {
 		Error e = std::move(r.error());
@@ -97,7 +98,7 @@ Result<void> TcpdumpPipeSink::begin(std::span<const CapturePoint> points)
 	return {};
 }
 
-Result<void> TcpdumpPipeSink::spawn(int read_end)
+[[nodiscard]] Result<void> TcpdumpPipeSink::spawn(int read_end)
 {
 	auto words = split_flag_words(options_.flags);
 	if (!words)
@@ -142,7 +143,7 @@ Result<void> TcpdumpPipeSink::spawn(int read_end)
 	return {};
 }
 
-Result<void> TcpdumpPipeSink::write(const PacketView &packet)
+[[nodiscard]] Result<void> TcpdumpPipeSink::write(const PacketView &packet)
 {
 	if (!pipe_)
 		return fail("tcpdump pipe is not open");
@@ -158,7 +159,7 @@ Result<void> TcpdumpPipeSink::write(const PacketView &packet)
 	return {};
 }
 
-Result<void> TcpdumpPipeSink::flush()
+[[nodiscard]] Result<void> TcpdumpPipeSink::flush()
 {
 	if (!pipe_)
 		return {};
@@ -167,7 +168,7 @@ Result<void> TcpdumpPipeSink::flush()
 	return {};
 }
 
-Result<void> TcpdumpPipeSink::finish()
+[[nodiscard]] Result<void> TcpdumpPipeSink::finish()
 {
 	Result<void> result;
 	if (pipe_) {
@@ -194,7 +195,7 @@ Error TcpdumpPipeSink::explain(Error e)
 	return e; // tcpdump ended on its own terms (-c N): an orderly end
 }
 
-Result<void> TcpdumpPipeSink::wait_child()
+[[nodiscard]] Result<void> TcpdumpPipeSink::wait_child()
 {
 	int status = 0;
 	pid_t r;

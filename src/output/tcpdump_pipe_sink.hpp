@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // -t FLAGS: decode with tcpdump itself. capx runs `tcpdump -r - FLAGS...`
 // (exec'd directly, no shell) and streams pcap into its standard input;
 // finish() closes the pipe and waits for tcpdump to print the rest.
@@ -32,7 +33,7 @@ struct TcpdumpPipeOptions {
 // Splits FLAGS into words the way a shell would for plain words and quotes
 // (whitespace separates; '...' is literal; "..." and \ escape), with no
 // expansion of any kind: -t "-nn -e 'port 80'" gives -nn, -e, port 80.
-Result<std::vector<std::string>> split_flag_words(std::string_view flags);
+[[nodiscard]] Result<std::vector<std::string>> split_flag_words(std::string_view flags);
 
 class TcpdumpPipeSink final : public Sink {
 public:
@@ -42,18 +43,18 @@ public:
 	TcpdumpPipeSink &operator=(const TcpdumpPipeSink &) = delete;
 
 	// Starts tcpdump and sends it the pcap file header.
-	Result<void> begin(std::span<const CapturePoint> points) override;
-	Result<void> write(const PacketView &packet) override;
-	Result<void> flush() override;
+	[[nodiscard]] Result<void> begin(std::span<const CapturePoint> points) override;
+	[[nodiscard]] Result<void> write(const PacketView &packet) override;
+	[[nodiscard]] Result<void> flush() override;
 	// Closes tcpdump's input and waits for it; its failure is ours.
-	Result<void> finish() override;
+	[[nodiscard]] Result<void> finish() override;
 
 private:
-	Result<void> spawn(int read_end);
+	[[nodiscard]] Result<void> spawn(int read_end);
 	// A write failed: if it was EPIPE because tcpdump died of an error,
 	// that error says more than "Broken pipe".
 	Error explain(Error e);
-	Result<void> wait_child();
+	[[nodiscard]] Result<void> wait_child();
 
 	TcpdumpPipeOptions options_;
 	PcapFormat format_;

@@ -1,36 +1,37 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "output/tee_sink.hpp"
 
 namespace capx {
 
-Result<void> TeeSink::begin(std::span<const CapturePoint> points)
+[[nodiscard]] Result<void> TeeSink::begin(std::span<const CapturePoint> points)
 {
 	if (auto r = first_->begin(points); !r)
 		return r;
 	return second_->begin(points);
 }
 
-Result<void> TeeSink::write(const PacketView &packet)
+[[nodiscard]] Result<void> TeeSink::write(const PacketView &packet)
 {
 	if (auto r = first_->write(packet); !r)
 		return r;
 	return second_->write(packet);
 }
 
-Result<void> TeeSink::batch_end()
+[[nodiscard]] Result<void> TeeSink::batch_end()
 {
 	if (auto r = first_->batch_end(); !r)
 		return r;
 	return second_->batch_end();
 }
 
-Result<void> TeeSink::flush()
+[[nodiscard]] Result<void> TeeSink::flush()
 {
 	if (auto r = first_->flush(); !r)
 		return r;
 	return second_->flush();
 }
 
-Result<void> TeeSink::finish()
+[[nodiscard]] Result<void> TeeSink::finish()
 {
 	// Both are finished whatever happens to one, so the file is complete.
 	auto a = first_->finish();

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The terminal printer: one line per packet, tcpdump -nn style, with the
 // capture point it came from and the metadata the source knew.
 #include "output/text_sink.hpp"
@@ -31,13 +32,13 @@ public:
 		line_.reserve(kFlushThreshold + 1024);
 	}
 
-	Result<void> begin(std::span<const CapturePoint> points) override
+	[[nodiscard]] Result<void> begin(std::span<const CapturePoint> points) override
 	{
 		points_.assign(points.begin(), points.end());
 		return {};
 	}
 
-	Result<void> write(const PacketView &packet) override
+	[[nodiscard]] Result<void> write(const PacketView &packet) override
 	{
 		const CapturePoint *point =
 			packet.capture_point < points_.size() ? &points_[packet.capture_point] : nullptr;
@@ -63,7 +64,7 @@ public:
 		return {};
 	}
 
-	Result<void> flush() override
+	[[nodiscard]] Result<void> flush() override
 	{
 		std::size_t done = 0;
 		while (done < line_.size()) {
@@ -81,7 +82,7 @@ public:
 		return {};
 	}
 
-	Result<void> finish() override { return flush(); }
+	[[nodiscard]] Result<void> finish() override { return flush(); }
 
 private:
 	// "HH:MM:SS.uuuuuu" in local time, like tcpdump's default. The broken-down

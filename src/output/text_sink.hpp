@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // One decoded line per packet on a terminal, like tcpdump's default output.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // libFuzzer target: random classic BPF programs and packets, the user-space
 // executor against libpcap's bpf_filter(), with each of its engines (the
 // native x86-64 code and the threaded code). Any difference aborts.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # capx filter -r F -w out EXPR keeps exactly the packets that
 # tcpdump -r F -w ref EXPR keeps, byte for byte, with both engines: the
 # user-space executor and the kernel (the filter injected into the BPF test

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # capx-gen sends exactly what it says: the frame count and byte count it
 # prints, every frame of the size asked for, sequence numbers 0..N-1 once
 # each, source ports cycling over the flows, the VLAN tag when asked, never

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # Shared helpers for capx integration tests (bash). Source it first:
 #   . "$(dirname "$0")/lib.sh"
 # Gives: skip/fail helpers (exit 77 = meson "skipped"), a private work dir,

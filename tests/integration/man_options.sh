@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Every option a subcommand's --help lists has an entry in the man pages:
 # the head line of a .TP paragraph in man/capx-SUB.8 (or, for the options
 # every capture subcommand shares, man/capx.8) names it, short and long

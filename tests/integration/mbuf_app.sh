@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # capx mbuf against tests/progs/mbuf_app, a real DPDK application (EAL
 # without hugepages or devices) that hands rte_mbufs to named functions and
 # writes what it handed to each into an oracle pcap, and counts its calls:

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Bad input to capx mbuf never crashes it: each case prints exactly one
 # `capx: ` line (and at most one `hint: ` line) and exits 1 (runtime) or 2
 # (usage). Option combinations and -f syntax are refused before any process

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Nothing of capx mbuf stays after it exits, however it exits (SIGINT,
 # SIGKILL), and the DPDK application it probed runs on unharmed:
 #   - the BPF links, programs (capx_mbuf_*) and maps it held (ids read from

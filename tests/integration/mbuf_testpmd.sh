@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # capx mbuf inside Debian's stock dpdk-testpmd (stripped; DPDK as shared
 # libraries): a net_pcap port replays a file (rx_pcap: each packet once, so
 # the multiset is known), io forwarding hands every packet to the other

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # --print: decoded lines on stdout even when stdout is a pipe, alone or next
 # to a -w file (like tcpdump's --print); one line per packet, the file
 # unchanged by printing; and the combinations that make no sense refused.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # -i any: cooked capture written as LINUX_SLL2 (DLT 276). tcpdump decodes
 # it, and the packets equal tcpdump's own `-i any -y LINUX_SLL2` capture of
 # the same traffic byte for byte (SLL2 header included), unfiltered and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # capx ring keeps exactly the packets that tcpdump keeps, byte for byte.
 # One unfiltered tcpdump and one capx per expression capture the same
 # traffic at the same time on a veth. The oracle for each expression is

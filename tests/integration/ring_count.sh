@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # -c N: capx stops by itself after writing exactly N packets, exit 0, and
 # the file is complete.
 . "$(dirname "$0")/lib.sh"

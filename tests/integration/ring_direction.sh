@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # -Q in / -Q out keep the received / sent packets (the capture side's own
 # MAC tells them apart in the full capture), and -p leaves the interface
 # out of promiscuous mode while the default puts it in and takes it out.

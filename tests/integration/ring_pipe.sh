@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # `capx ring -w - | tcpdump -r -` decodes while the capture runs: packets
 # reach tcpdump before capx stops (-U), and the stream is a valid pcap.
 . "$(dirname "$0")/lib.sh"

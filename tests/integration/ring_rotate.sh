@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # -C/-W rotation: several files, at most -W of them, each a valid pcap that
 # tcpdump reads, and together no more packets than were captured.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Every orderly stop ends with exit 0, tcpdump's summary on stderr and a
 # complete pcap: SIGINT, SIGTERM, SIGHUP, and the reader of stdout going
 # away (EPIPE: `capx ring -w - | head -c 100`).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # --threads N: N sockets in one PACKET_FANOUT group, one output. With the
 # default hash fanout every packet of a multi-flow test is written exactly
 # once and each flow's packets keep their order; the other fanout modes

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # Traffic shared by the ring tests (sourced after lib.sh and make_pair):
 # ARP, ICMP, ICMPv6/ND, UDP, a TCP exchange with payload, large and small
 # frames, and VLAN-tagged frames: received with the tag (the kernel strips

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # capx skb at tracepoint net:netif_receive_skb keeps exactly the packets, byte
 # for byte, that tcpdump keeps on the same device: one unfiltered
 # `tcpdump -Q in` and one capx per expression see the same traffic at once;

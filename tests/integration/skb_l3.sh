@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Packets without a MAC header: a TUN device (IFF_TUN, no packet info) hands
 # what is written into it to netif_receive_skb() with mac_header ==
 # network_header (tun_get_user() in drivers/net/tun.c), so capx skb writes

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # capx list: the functions and tracepoints with an sk_buff argument, checked
 # against an independent reading of the same BTF (bpftool's JSON dump walked
 # in Python), plus the errors and the help text.

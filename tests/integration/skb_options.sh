@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # The capx skb options that the other skb tests do not exercise, each on
 # traffic this test sends through its own veth pair:
 # - --mark keeps exactly the datagrams whose skb->mark is the one given

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Nothing of capx skb stays in the kernel after it exits, however it exits:
 # after SIGINT, after SIGKILL, and after -c ends it, the BPF links,
 # programs and maps it held (their ids read from /proc/PID/fdinfo while it

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # capx skb at the other tracepoints and with several at once:
 # - net:net_dev_start_xmit sees what the capture side sends, byte for byte
 #   what `tcpdump -Q out` sees (a tag held in skb->vlan_tci put back);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The verifier budget: every program of every BPF capture point, loaded on
 // this kernel with the heaviest tcpdump expressions, must be verified within
 // a fifth of the verifier's limit (bpf::kVerifierInsnLimit). A program near
@@ -178,7 +179,7 @@ const std::vector<SkbCase> kSkbCases = {
 	{skb::ProbeKind::Fexit, {"fexit:ip_rcv"}, true},
 };
 
-Result<skb::ResolvedProbe> resolve_first(const std::vector<std::string> &specs, const bpf::KernelBtf &btf)
+[[nodiscard]] Result<skb::ResolvedProbe> resolve_first(const std::vector<std::string> &specs, const bpf::KernelBtf &btf)
 {
 	Result<skb::ResolvedProbe> last = fail("no spec");
 	for (const auto &text : specs) {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Hand-built BPF ring records for the record converter tests of capx skb
 // and capx mbuf: a capx_event header (include/capx/event.h) followed by its
 // packet bytes, as the BPF programs write them.

@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0-only
 # /init of the vm suite's initramfs (built by run-vm.py): mount the kernel's
 # file systems, load the modules the cases asked for, run every case in
 # /lib/capx-vm/cases, print one result line each on the console, power off.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # Helpers for vm cases; /init sources this before each case (busybox sh).
 # A case runs with `sh -e` in its own directory $VM_TMP, with $CAPX naming
 # capx and $VM_CASE its own name. Exit 0 passes, vm_skip skips, anything

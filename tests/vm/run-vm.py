@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """Boot a Debian kernel under qemu (TCG) once, run the vm cases inside it,
 and report each case as a TAP subtest on stdout.
 

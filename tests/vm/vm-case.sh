@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
 # vm-case CASE [TIMEOUT]: run one vm case inside the guest and print its
 # output ("[CASE] " before each line) and its result line. /init runs every
 # case this way; in the debugging shell (run-vm.py --shell) run it by hand:

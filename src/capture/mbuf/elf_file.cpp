@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "capture/mbuf/elf_file.hpp"
 
 #include <fcntl.h>
@@ -65,7 +66,7 @@ ElfFile::~ElfFile()
 		elf_end(elf_);
 }
 
-Result<ElfFile> ElfFile::open(const std::string &path)
+[[nodiscard]] Result<ElfFile> ElfFile::open(const std::string &path)
 {
 	// libelf refuses every call until told the version it is used with.
 	static const bool version_ok = elf_version(EV_CURRENT) != EV_NONE;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // An ELF file opened with libelf, read for what a uprobe needs: symbols,
 // the PT_LOAD segments that turn a symbol's address into an offset in the
 // file (what the kernel's uprobe takes), and the dynamic section's
@@ -33,7 +34,7 @@ struct ElfSegment {
 
 class ElfFile {
 public:
-	static Result<ElfFile> open(const std::string &path);
+	[[nodiscard]] static Result<ElfFile> open(const std::string &path);
 	ElfFile(ElfFile &&) noexcept;
 	ElfFile &operator=(ElfFile &&) noexcept;
 	~ElfFile();

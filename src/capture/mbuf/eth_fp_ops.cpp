@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "capture/mbuf/eth_fp_ops.hpp"
 
 #include <elf.h>
@@ -103,7 +104,7 @@ FpOpsOffsets fp_ops_offsets(unsigned abi)
 	return {l.rx_burst, l.rxq_data, l.tx_burst, l.txq_data, kFpOpsSize};
 }
 
-Result<PortBurst> locate_port_burst(pid_t pid, std::uint16_t port, std::optional<std::uint16_t> queue,
+[[nodiscard]] Result<PortBurst> locate_port_burst(pid_t pid, std::uint16_t port, std::optional<std::uint16_t> queue,
 				    Direction direction)
 {
 	const char *dir = direction == Direction::rx ? "rx" : "tx";

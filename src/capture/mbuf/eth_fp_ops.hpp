@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // `--port P [--queue Q] --rx|--tx`: the burst functions of a port, found in
 // a running process through DPDK's exported fast-path table rte_eth_fp_ops
 // (librte_ethdev, DPDK 21.11 and later), so a stripped stock binary can be
@@ -34,7 +35,7 @@ FpOpsOffsets fp_ops_offsets(unsigned abi);
 
 // Errors: the process does not map librte_ethdev, the port is out of range
 // or not started (its burst function is DPDK's dummy), no such queue.
-Result<PortBurst> locate_port_burst(pid_t pid, std::uint16_t port, std::optional<std::uint16_t> queue,
+[[nodiscard]] Result<PortBurst> locate_port_burst(pid_t pid, std::uint16_t port, std::optional<std::uint16_t> queue,
 				    Direction direction);
 
 } // namespace capx::mbuf

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "capture/mbuf/mbuf_dwarf.hpp"
 
 #if CAPX_HAVE_LIBDW
@@ -10,6 +11,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <memory>
 
 #include <fmt/format.h>
 
@@ -120,27 +122,31 @@ std::optional<capx_mbuf_layout> from_dwarf(Dwarf *dw)
 	return std::nullopt;
 }
 
+struct ElfEnd {
+	void operator()(Elf *elf) const { elf_end(elf); }
+};
+struct DwarfEnd {
+	void operator()(Dwarf *dw) const { dwarf_end(dw); }
+};
+
+// An object file open for its DWARF. Move-only through its members, so a
+// copy cannot end the same handles twice; dw is declared last so that it
+// is ended before the Elf it reads, and the Elf before its fd is closed.
 struct DwarfFile {
 	UniqueFd fd;
-	Elf *elf = nullptr;
-	Dwarf *dw = nullptr;
-	~DwarfFile()
-	{
-		if (dw)
-			dwarf_end(dw);
-		if (elf)
-			elf_end(elf);
-	}
+	std::unique_ptr<Elf, ElfEnd> elf;
+	std::unique_ptr<Dwarf, DwarfEnd> dw;
+
 	bool open(const std::string &path)
 	{
 		elf_version(EV_CURRENT);
 		fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
 		if (!fd)
 			return false;
-		elf = elf_begin(fd.get(), ELF_C_READ_MMAP, nullptr);
+		elf.reset(elf_begin(fd.get(), ELF_C_READ_MMAP, nullptr));
 		if (!elf)
 			return false;
-		dw = dwarf_begin_elf(elf, DWARF_C_READ, nullptr);
+		dw.reset(dwarf_begin_elf(elf.get(), DWARF_C_READ, nullptr));
 		return true;
 	}
 };
@@ -176,12 +182,12 @@ std::optional<MbufLayout> dwarf_layout(const std::string &path)
 		return std::nullopt;
 	std::optional<capx_mbuf_layout> offsets;
 	if (file.dw)
-		offsets = from_dwarf(file.dw);
+		offsets = from_dwarf(file.dw.get());
 	if (!offsets) {
-		std::string debug = debug_file_of(file.elf);
+		std::string debug = debug_file_of(file.elf.get());
 		DwarfFile separate;
 		if (!debug.empty() && separate.open(debug) && separate.dw)
-			offsets = from_dwarf(separate.dw);
+			offsets = from_dwarf(separate.dw.get());
 	}
 	if (!offsets)
 		return std::nullopt;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // struct rte_mbuf as the DWARF of a file describes it (libdw): exact for
 // the very build the target runs, compile options (enable_iova_as_pa)
 // included. Debian's DPDK is stripped (its DWARF is in -dbgsym packages,

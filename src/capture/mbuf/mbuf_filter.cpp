@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "capture/mbuf/mbuf_filter.hpp"
 
 #include <algorithm>
@@ -8,7 +9,7 @@
 
 namespace capx::mbuf {
 
-Result<MbufFilter> build_mbuf_filter(std::string_view expression, std::uint32_t snaplen)
+[[nodiscard]] Result<MbufFilter> build_mbuf_filter(std::string_view expression, std::uint32_t snaplen)
 {
 	auto compiled = compile_filter(expression, kLinkEthernet, snaplen);
 	if (!compiled)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The tcpdump expression of `capx mbuf`: compiled for Ethernet (DPDK
 // packets start at the MAC header) and translated for buffer mode, over the
 // bytes bpf/mbuf.bpf.c copies out of the mbuf.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "capture/mbuf/mbuf_layout.hpp"
 
 #include <algorithm>
@@ -152,7 +153,7 @@ std::string base_name(const std::string &path)
 
 } // namespace
 
-Result<MbufLayout> make_layout(std::string name, capx_mbuf_layout offsets)
+[[nodiscard]] Result<MbufLayout> make_layout(std::string name, capx_mbuf_layout offsets)
 {
 	for (const FieldInfo &f : kFields)
 		if (offsets.*f.member + f.width > kMaxEnd)
@@ -166,7 +167,7 @@ std::span<const MbufLayout> builtin_layouts()
 	return table();
 }
 
-Result<MbufLayout> parse_layout(std::string_view value)
+[[nodiscard]] Result<MbufLayout> parse_layout(std::string_view value)
 {
 	value = trim(value);
 	if (value.empty())
@@ -216,7 +217,7 @@ Result<MbufLayout> parse_layout(std::string_view value)
 	return out;
 }
 
-Result<MbufLayout> detect_layout(const Target &target)
+[[nodiscard]] Result<MbufLayout> detect_layout(const Target &target)
 {
 	auto files = target_files(target);
 	if (!files)

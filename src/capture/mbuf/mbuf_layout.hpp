@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // struct rte_mbuf as the target's DPDK lays it out: a built-in table for
 // the ABIs in use (20.11 to 24.11; with and without buf_iova), picked from
 // the librte_mbuf.so.N the process maps (or the executable's DWARF when it
@@ -24,11 +25,11 @@ std::span<const MbufLayout> builtin_layouts();
 
 // --mbuf-layout VALUE: a built-in name, or field=offset pairs
 // ("buf_addr=0,data_off=16,...", every field of capx_mbuf_layout but size).
-Result<MbufLayout> parse_layout(std::string_view value);
+[[nodiscard]] Result<MbufLayout> parse_layout(std::string_view value);
 
 // A layout from offsets found elsewhere (DWARF): every field must end
 // within the first 128 bytes; `size` is computed.
-Result<MbufLayout> make_layout(std::string name, capx_mbuf_layout offsets);
+[[nodiscard]] Result<MbufLayout> make_layout(std::string name, capx_mbuf_layout offsets);
 
 // The layout of the target: DWARF of struct rte_mbuf in the executable or
 // the librte_mbuf.so it maps (or their /usr/lib/debug/.build-id files) when
@@ -37,6 +38,6 @@ Result<MbufLayout> make_layout(std::string name, capx_mbuf_layout offsets);
 // .23 and so on, always the variant with buf_iova (a build without it needs
 // DWARF or --mbuf-layout dpdk-XX.11-no-iova); else (a static build) an
 // error asking for --mbuf-layout.
-Result<MbufLayout> detect_layout(const Target &target);
+[[nodiscard]] Result<MbufLayout> detect_layout(const Target &target);
 
 } // namespace capx::mbuf

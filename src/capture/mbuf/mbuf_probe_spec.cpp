@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "capture/mbuf/mbuf_probe_spec.hpp"
 
 #include <algorithm>
@@ -44,7 +45,7 @@ bool is_offset(std::string_view s)
 	return s.size() > 2 && ec == std::errc() && ptr == s.data() + s.size();
 }
 
-Result<std::uint8_t> parse_argument(std::string_view text, std::string_view number, std::string_view what)
+[[nodiscard]] Result<std::uint8_t> parse_argument(std::string_view text, std::string_view number, std::string_view what)
 {
 	if (number.empty())
 		return fail_usage(fmt::format("probe '{}': missing the argument number after '@' ({})", text, what),
@@ -64,7 +65,7 @@ Result<std::uint8_t> parse_argument(std::string_view text, std::string_view numb
 
 } // namespace
 
-Result<MbufProbeSpec> parse_probe_spec(std::string_view given)
+[[nodiscard]] Result<MbufProbeSpec> parse_probe_spec(std::string_view given)
 {
 	std::string_view text = trim_blanks(given);
 	if (text.empty())
@@ -120,7 +121,7 @@ Result<MbufProbeSpec> parse_probe_spec(std::string_view given)
 	return spec;
 }
 
-Result<std::vector<MbufProbeSpec>> parse_probe_specs(const std::vector<std::string> &arguments)
+[[nodiscard]] Result<std::vector<MbufProbeSpec>> parse_probe_specs(const std::vector<std::string> &arguments)
 {
 	auto pieces = split_probe_list(arguments, kGrammarHint);
 	if (!pieces)

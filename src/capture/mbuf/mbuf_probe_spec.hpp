@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // capx mbuf's -f specs: SYMBOL@N (one mbuf), SYMBOL@N@M (an mbuf array and
 // its count), where SYMBOL may be LIB:SYMBOL or LIB:0xOFFSET.
 #pragma once
@@ -21,10 +22,10 @@ struct MbufProbeSpec {
 // Parses one -f argument (comma-separated lists are split by the caller).
 // Errors are usage errors: "capx: probe 'foo': missing @N (the argument
 // holding the struct rte_mbuf *)", "@N@M: N and M must differ" ...
-Result<MbufProbeSpec> parse_probe_spec(std::string_view text);
+[[nodiscard]] Result<MbufProbeSpec> parse_probe_spec(std::string_view text);
 
 // Every -f argument, each a comma-separated list ("a@1,b@2@3"); an empty
 // item is a usage error.
-Result<std::vector<MbufProbeSpec>> parse_probe_specs(const std::vector<std::string> &arguments);
+[[nodiscard]] Result<std::vector<MbufProbeSpec>> parse_probe_specs(const std::vector<std::string> &arguments);
 
 } // namespace capx::mbuf

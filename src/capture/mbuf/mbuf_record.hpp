@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // One ring record of bpf/mbuf.bpf.c as a packet: the generic part is
 // bpf::event_to_packet (src/bpf/capture_maps.hpp); this adds what `capx
 // mbuf` says about each packet, as one line of text (the pcapng comment,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // MbufSource: the uprobes of one `capx mbuf` session, the one ring buffer
 // they all write to, and the processes they watch.
 #include "capture/mbuf/mbuf_source.hpp"
@@ -113,7 +114,7 @@ public:
 
 	std::span<const CapturePoint> capture_points() const override { return points_; }
 
-	Result<void> poll(std::chrono::milliseconds timeout, PacketConsumer &consumer) override
+	[[nodiscard]] Result<void> poll(std::chrono::milliseconds timeout, PacketConsumer &consumer) override
 	{
 		consumer_ = &consumer;
 		// Exits are checked before the ring is read: what a process sent
@@ -134,7 +135,7 @@ public:
 
 	bool exhausted() const override { return exhausted_; }
 
-	Result<SourceStats> stats() override
+	[[nodiscard]] Result<SourceStats> stats() override
 	{
 		// The capture ended because the targets exited: said here, where
 		// the pipeline has erased its status line (--stats) and is about
@@ -208,7 +209,7 @@ private:
 	bool exhausted_ = false;
 };
 
-Result<pid_t> port_process(const MbufConfig &config, const Target &target)
+[[nodiscard]] Result<pid_t> port_process(const MbufConfig &config, const Target &target)
 {
 	if (config.pid)
 		return *config.pid;
@@ -227,7 +228,7 @@ Result<pid_t> port_process(const MbufConfig &config, const Target &target)
 		    "choose one with --pid");
 }
 
-Result<std::vector<UprobeSpec>> port_probes(const MbufConfig &config, const Target &target)
+[[nodiscard]] Result<std::vector<UprobeSpec>> port_probes(const MbufConfig &config, const Target &target)
 {
 	auto pid = port_process(config, target);
 	if (!pid)
@@ -262,7 +263,7 @@ Result<std::vector<UprobeSpec>> port_probes(const MbufConfig &config, const Targ
 	return std::vector<UprobeSpec>{std::move(spec)};
 }
 
-Result<std::vector<UprobeSpec>> symbol_probes(const MbufConfig &config, const Target &target)
+[[nodiscard]] Result<std::vector<UprobeSpec>> symbol_probes(const MbufConfig &config, const Target &target)
 {
 	auto specs = parse_probe_specs(config.probes);
 	if (!specs)
@@ -292,7 +293,7 @@ Result<std::vector<UprobeSpec>> symbol_probes(const MbufConfig &config, const Ta
 
 } // namespace
 
-Result<void> check_config(const MbufConfig &c)
+[[nodiscard]] Result<void> check_config(const MbufConfig &c)
 {
 	if (c.pid && !c.binary.empty())
 		return fail_usage("--pid and --binary both given: give one", "--pid PID captures in one process, "
@@ -337,7 +338,7 @@ Result<void> check_config(const MbufConfig &c)
 	return {};
 }
 
-Result<std::unique_ptr<Source>> MbufSource::make(const MbufConfig &config)
+[[nodiscard]] Result<std::unique_ptr<Source>> MbufSource::make(const MbufConfig &config)
 {
 	if (auto r = check_config(config); !r)
 		return std::unexpected(std::move(r.error()));

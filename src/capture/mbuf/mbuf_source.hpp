@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // `capx mbuf`: packets as a running DPDK application's functions see its
 // rte_mbufs, read from the BPF ring shared by all uprobes.
 #pragma once
@@ -12,6 +13,7 @@
 
 #include "capture/source.hpp"
 #include "core/error.hpp"
+#include "core/snaplen.hpp"
 
 namespace capx::mbuf {
 
@@ -25,7 +27,7 @@ struct MbufConfig {
 	bool rx = false, tx = false;         // --rx / --tx (with --port; one of them)
 	std::string mbuf_layout;             // --mbuf-layout, empty: detect
 	std::string expression;
-	std::uint32_t snaplen = 262144;
+	std::uint32_t snaplen = kMaxSnaplen;
 	std::uint64_t ring_kib = 8192;       // -B
 	bool describe_packets = true;        // the output shows comments (pcapng, printer)
 };
@@ -33,14 +35,14 @@ struct MbufConfig {
 // The option combinations and the syntax of -f and --mbuf-layout, checked
 // without looking at any process (usage errors): one target, -f or --port,
 // --queue/--rx/--tx only with --port and one direction, --ret only with -f.
-Result<void> check_config(const MbufConfig &config);
+[[nodiscard]] Result<void> check_config(const MbufConfig &config);
 
 class MbufSource {
 public:
 	// Resolves the target, the probes and the layout, loads and attaches.
 	// The capture ends by itself (poll returns an error-free stop) when
 	// every target process has exited.
-	static Result<std::unique_ptr<Source>> make(const MbufConfig &config);
+	[[nodiscard]] static Result<std::unique_ptr<Source>> make(const MbufConfig &config);
 };
 
 } // namespace capx::mbuf

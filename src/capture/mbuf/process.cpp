@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "capture/mbuf/process.hpp"
 
 #include <dirent.h>
@@ -14,6 +15,7 @@
 #include <climits>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -70,7 +72,7 @@ std::string proc_path(pid_t pid, const char *what)
 // The fields of /proc/PID/stat after the command name, which may itself
 // hold spaces and parentheses (fs/proc/array.c do_task_stat: "pid (comm)
 // state ppid ...").
-Result<std::string> stat_tail(pid_t pid)
+[[nodiscard]] Result<std::string> stat_tail(pid_t pid)
 {
 	std::ifstream in(proc_path(pid, "stat"));
 	std::string line;
@@ -86,7 +88,7 @@ Result<std::string> stat_tail(pid_t pid)
 // user memory to probe.
 constexpr std::uint64_t kPfKthread = 0x00200000;
 
-Result<bool> is_kernel_thread(pid_t pid)
+[[nodiscard]] Result<bool> is_kernel_thread(pid_t pid)
 {
 	auto tail = stat_tail(pid);
 	if (!tail)
@@ -131,7 +133,7 @@ std::string read_link(const std::string &path)
 // The ELF identity check --binary makes: the magic and a type the kernel
 // can exec or ld.so can load (ET_EXEC, or ET_DYN for PIE executables and
 // shared objects).
-Result<void> check_elf(const std::string &path)
+[[nodiscard]] Result<void> check_elf(const std::string &path)
 {
 	UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
 	if (!fd)
@@ -188,7 +190,7 @@ std::optional<Mapping> ProcessMaps::parse_line(std::string_view line)
 	return m;
 }
 
-Result<ProcessMaps> ProcessMaps::read(pid_t pid)
+[[nodiscard]] Result<ProcessMaps> ProcessMaps::read(pid_t pid)
 {
 	std::ifstream in(proc_path(pid, "maps"));
 	if (!in) {
@@ -235,7 +237,7 @@ std::vector<std::string> ProcessMaps::files() const
 	return out;
 }
 
-Result<void> read_memory(pid_t pid, std::uint64_t address, std::span<std::byte> out)
+[[nodiscard]] Result<void> read_memory(pid_t pid, std::uint64_t address, std::span<std::byte> out)
 {
 	if (out.empty())
 		return {};
@@ -260,7 +262,7 @@ Result<void> read_memory(pid_t pid, std::uint64_t address, std::span<std::byte> 
 	}
 }
 
-Result<Target> target_from_pid(pid_t pid)
+[[nodiscard]] Result<Target> target_from_pid(pid_t pid)
 {
 	if (pid <= 0)
 		return fail_usage(fmt::format("--pid {}: not a process id", pid));
@@ -298,7 +300,7 @@ Result<Target> target_from_pid(pid_t pid)
 	return t;
 }
 
-Result<Target> target_from_binary(const std::string &path)
+[[nodiscard]] Result<Target> target_from_binary(const std::string &path)
 {
 	if (path.empty())
 		return fail_usage("--binary: empty path");
@@ -323,8 +325,11 @@ Result<Target> target_from_binary(const std::string &path)
 	t.uprobe_pid = -1;
 	// Every process whose executable is this file, by identity rather than
 	// by name (a symlink or another mount of it counts, a copy does not).
-	if (DIR *dir = opendir("/proc")) {
-		while (dirent *e = readdir(dir)) {
+	struct CloseDir {
+		void operator()(DIR *dir) const { closedir(dir); }
+	};
+	if (std::unique_ptr<DIR, CloseDir> dir(opendir("/proc")); dir) {
+		while (dirent *e = readdir(dir.get())) {
 			std::uint64_t pid = 0;
 			if (!parse_dec(e->d_name, pid))
 				continue;
@@ -333,7 +338,6 @@ Result<Target> target_from_binary(const std::string &path)
 			    pst.st_dev == st.st_dev)
 				t.pids.push_back(static_cast<pid_t>(pid));
 		}
-		closedir(dir);
 	}
 	std::sort(t.pids.begin(), t.pids.end());
 	return t;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The process (or processes) capx mbuf captures from: who they are, what
 // they map, and reading their memory. Everything here is read from /proc
 // and process_vm_readv(2); nothing is attached.
@@ -30,7 +31,7 @@ struct Mapping {
 
 class ProcessMaps {
 public:
-	static Result<ProcessMaps> read(pid_t pid);
+	[[nodiscard]] static Result<ProcessMaps> read(pid_t pid);
 	// The mapping holding `address`, or null.
 	const Mapping *find(std::uint64_t address) const;
 	// The first executable mapping of a file whose base name starts with
@@ -56,7 +57,7 @@ private:
 // not permitted" (EPERM, with the privilege hint), "process 4242 has
 // exited" (ESRCH), "cannot read process 4242's memory: 0x80 bytes at
 // 0x7f... are not mapped" (EFAULT or a short read).
-Result<void> read_memory(pid_t pid, std::uint64_t address, std::span<std::byte> out);
+[[nodiscard]] Result<void> read_memory(pid_t pid, std::uint64_t address, std::span<std::byte> out);
 
 // The kernel's internal dev_t (sb->s_dev) for a user-space st_dev.
 std::uint64_t kernel_dev(dev_t st_dev);
@@ -92,7 +93,7 @@ struct Target {
 // --binary resolves symlinks, requires a regular x86-64 ELF file of type
 // ET_EXEC or ET_DYN, and lists (sorted) every process whose /proc/PID/exe
 // is that file by st_dev/st_ino.
-Result<Target> target_from_pid(pid_t pid);
-Result<Target> target_from_binary(const std::string &path);
+[[nodiscard]] Result<Target> target_from_pid(pid_t pid);
+[[nodiscard]] Result<Target> target_from_binary(const std::string &path);
 
 } // namespace capx::mbuf

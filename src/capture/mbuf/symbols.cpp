@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "capture/mbuf/symbols.hpp"
 
 #include <elf.h>
@@ -156,7 +157,7 @@ std::string short_name(const std::string &base)
 	return so == std::string::npos ? base : base.substr(0, so);
 }
 
-Result<std::string> resolve_library(const Target &target, const std::vector<std::string> &files,
+[[nodiscard]] Result<std::string> resolve_library(const Target &target, const std::vector<std::string> &files,
 				    std::string_view lib)
 {
 	if (lib.find('/') != std::string_view::npos) {
@@ -218,7 +219,7 @@ struct Found {
 
 // SYMBOL in one file: nullopt when it has no such function; an error when
 // it has one that cannot be probed.
-Result<std::optional<Found>> find_in(const ElfFile &elf, std::string_view symbol)
+[[nodiscard]] Result<std::optional<Found>> find_in(const ElfFile &elf, std::string_view symbol)
 {
 	const ElfSymbol *s = elf.find(symbol, {STT_FUNC});
 	if (!s) {
@@ -276,7 +277,7 @@ std::optional<std::uint64_t> parse_offset(std::string_view text)
 
 } // namespace
 
-Result<std::vector<std::string>> target_files(const Target &target)
+[[nodiscard]] Result<std::vector<std::string>> target_files(const Target &target)
 {
 	if (target.pids.empty()) {
 		if (target.executable.empty())
@@ -316,7 +317,7 @@ Result<std::vector<std::string>> target_files(const Target &target)
 	return out;
 }
 
-Result<UprobeLocation> locate(const Target &target, std::string_view spec)
+[[nodiscard]] Result<UprobeLocation> locate(const Target &target, std::string_view spec)
 {
 	if (spec.empty())
 		return fail_usage("empty probe location");
@@ -391,7 +392,7 @@ Result<UprobeLocation> locate(const Target &target, std::string_view spec)
 			  fmt::format("name the file: {}:{}", short_name(base_name(matches.front().path)), spec));
 }
 
-Result<UprobeLocation> locate_address(pid_t pid, std::uint64_t address)
+[[nodiscard]] Result<UprobeLocation> locate_address(pid_t pid, std::uint64_t address)
 {
 	auto maps = ProcessMaps::read(pid);
 	if (!maps)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Where a uprobe goes: a symbol or an address resolved to a file and an
 // offset in it (what perf_event_open's uprobe takes), looked up in the
 // target's executable and in every shared library it maps.
@@ -28,7 +29,7 @@ struct UprobeLocation {
 // entries resolve to, transitively (RUNPATH/RPATH, the ld.so cache, the
 // standard directories). Files deleted since they were mapped, and files
 // the process maps no code of (data files), are left out.
-Result<std::vector<std::string>> target_files(const Target &target);
+[[nodiscard]] Result<std::vector<std::string>> target_files(const Target &target);
 
 // SPEC is one of
 //   SYMBOL            looked up in the executable, then in each mapped library
@@ -49,7 +50,7 @@ Result<std::vector<std::string>> target_files(const Target &target);
 //                       "BASENAME+0xOFFSET"
 // Only STT_FUNC symbols count (an IFUNC's address is its resolver's).
 // Errors are usage errors (exit 2) for bad SPEC text and unknown names.
-Result<UprobeLocation> locate(const Target &target, std::string_view spec);
+[[nodiscard]] Result<UprobeLocation> locate(const Target &target, std::string_view spec);
 
 // The uprobe location of a code address in a running process (e.g. a
 // driver's burst function read from rte_eth_fp_ops), through its mapping.
@@ -57,6 +58,6 @@ Result<UprobeLocation> locate(const Target &target, std::string_view spec);
 // description is "BASENAME:SYMBOL" at a function's start,
 // "BASENAME:SYMBOL+0xN" inside one, "BASENAME+0xOFFSET" without a symbol
 // (e.g. "librte_net_null.so.23+0x4a30": Debian's PMDs keep no symtab).
-Result<UprobeLocation> locate_address(pid_t pid, std::uint64_t address);
+[[nodiscard]] Result<UprobeLocation> locate_address(pid_t pid, std::uint64_t address);
 
 } // namespace capx::mbuf

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "capture/mbuf/uprobe_set.hpp"
 
 #include <bpf/bpf.h>
@@ -26,7 +27,7 @@ constexpr unsigned kRegisterArgs = 6;
 
 // Every field of the layout must lie within the `size` bytes read, or the
 // verifier refuses the object with a message nobody can act on.
-Result<void> check_layout(const MbufLayout &layout)
+[[nodiscard]] Result<void> check_layout(const MbufLayout &layout)
 {
 	const capx_mbuf_layout &o = layout.offsets;
 	if (o.size == 0 || o.size > kHeaderMax)
@@ -46,7 +47,7 @@ Result<void> check_layout(const MbufLayout &layout)
 	return {};
 }
 
-Result<void> check_probe(const UprobeSpec &p)
+[[nodiscard]] Result<void> check_probe(const UprobeSpec &p)
 {
 	const capx_mbuf_probe &c = p.config;
 	auto bad = [&](std::string what) {
@@ -93,7 +94,7 @@ Error attach_error(const UprobeSpec &p, const char *half, int err)
 		     hint, ExitStatus::Runtime};
 }
 
-Result<bpf::Link> attach(struct bpf_program *prog, const UprobeSpec &p, std::uint32_t id, pid_t pid, bool retprobe)
+[[nodiscard]] Result<bpf::Link> attach(struct bpf_program *prog, const UprobeSpec &p, std::uint32_t id, pid_t pid, bool retprobe)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = id, .retprobe = retprobe);
 	errno = 0;
@@ -121,7 +122,7 @@ struct bpf_program *entry_program(::mbuf *s, std::uint8_t mode)
 }
 
 // Opens, configures and loads the session's object (no probe attached).
-Result<bpf::Skeleton<::mbuf>> load_object(const Target &target, const MbufLayout &layout,
+[[nodiscard]] Result<bpf::Skeleton<::mbuf>> load_object(const Target &target, const MbufLayout &layout,
 					  const bpf::FilterBodies &filter, const CaptureLimits &limits)
 {
 	if (!filter.buffer)
@@ -180,7 +181,7 @@ struct UprobeSet::Impl {
 UprobeSet::UprobeSet(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 UprobeSet::~UprobeSet() = default;
 
-Result<std::unique_ptr<UprobeSet>> UprobeSet::make(const std::vector<UprobeSpec> &probes, const Target &target,
+[[nodiscard]] Result<std::unique_ptr<UprobeSet>> UprobeSet::make(const std::vector<UprobeSpec> &probes, const Target &target,
 						   const MbufLayout &layout, const bpf::FilterBodies &filter,
 						   const CaptureLimits &limits)
 {
@@ -227,7 +228,7 @@ Result<std::unique_ptr<UprobeSet>> UprobeSet::make(const std::vector<UprobeSpec>
 	return std::unique_ptr<UprobeSet>(new UprobeSet(std::move(impl)));
 }
 
-Result<std::vector<bpf::ProgramCost>> UprobeSet::verify(const Target &target, const MbufLayout &layout,
+[[nodiscard]] Result<std::vector<bpf::ProgramCost>> UprobeSet::verify(const Target &target, const MbufLayout &layout,
 							const bpf::FilterBodies &filter, const CaptureLimits &limits)
 {
 	auto skel = load_object(target, layout, filter, limits);
@@ -246,7 +247,7 @@ std::size_t UprobeSet::size() const
 	return impl_->probes;
 }
 
-Result<capx_counters> UprobeSet::counters(std::uint32_t probe_id) const
+[[nodiscard]] Result<capx_counters> UprobeSet::counters(std::uint32_t probe_id) const
 {
 	if (probe_id >= impl_->probes)
 		return fail(fmt::format("no probe {}", probe_id));

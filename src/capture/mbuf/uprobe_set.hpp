@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The loaded and attached BPF side of `capx mbuf` (bpf/mbuf.bpf.c): one BPF
 // object for the whole session, its programs attached once per probe with
 // the probe id as BPF cookie; one ring carries every probe's packets.
@@ -41,19 +42,19 @@ public:
 	// Ethernet), the layout and the probe configs set, and attaches every
 	// probe (pid target.uprobe_pid; with target.by_binary only in processes
 	// whose executable is target.exe_dev/exe_inode). Errors name the probe.
-	static Result<std::unique_ptr<UprobeSet>> make(const std::vector<UprobeSpec> &probes, const Target &target,
+	[[nodiscard]] static Result<std::unique_ptr<UprobeSet>> make(const std::vector<UprobeSpec> &probes, const Target &target,
 						       const MbufLayout &layout, const bpf::FilterBodies &filter,
 						       const CaptureLimits &limits);
 	// Loads the object as make() does and attaches nothing: what the
 	// verifier took for each program (the verifier budget test).
-	static Result<std::vector<bpf::ProgramCost>> verify(const Target &target, const MbufLayout &layout,
+	[[nodiscard]] static Result<std::vector<bpf::ProgramCost>> verify(const Target &target, const MbufLayout &layout,
 							    const bpf::FilterBodies &filter,
 							    const CaptureLimits &limits);
 	~UprobeSet();
 
 	int events_map_fd() const;
 	std::size_t size() const;
-	Result<capx_counters> counters(std::uint32_t probe_id) const;
+	[[nodiscard]] Result<capx_counters> counters(std::uint32_t probe_id) const;
 
 	struct Impl;
 

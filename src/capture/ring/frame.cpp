@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "capture/ring/frame.hpp"
 
 #include <linux/if_ether.h>

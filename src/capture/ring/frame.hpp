@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Reading a TPACKET_V3 block: each tpacket3_hdr frame becomes the PacketView
 // capx writes. Two rewrites happen in place, in the PACKET_RESERVE room the
 // kernel leaves in front of every packet (so nothing is copied):
@@ -16,6 +17,7 @@
 #include <span>
 
 #include "core/packet.hpp"
+#include "core/snaplen.hpp"
 
 namespace capx::ring {
 
@@ -24,7 +26,7 @@ inline constexpr std::uint32_t kFrameReserve = 32;
 
 struct FrameLayout {
 	bool cooked = false;           // SOCK_DGRAM: write LINUX_SLL2, else the frame as is
-	std::uint32_t snaplen = 262144;
+	std::uint32_t snaplen = kMaxSnaplen;
 };
 
 struct PreparedFrame {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "capture/ring/hw_timestamp.hpp"
 
 #include <linux/ethtool.h>
@@ -33,7 +34,7 @@ HardwareTimestamping::~HardwareTimestamping()
 	::ioctl(fd_.get(), SIOCSHWTSTAMP, &ifr);
 }
 
-Result<HardwareTimestamping> HardwareTimestamping::enable(const std::string &ifname)
+[[nodiscard]] Result<HardwareTimestamping> HardwareTimestamping::enable(const std::string &ifname)
 {
 	HardwareTimestamping hw;
 	hw.ifname_ = ifname;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // --time-stamp-type adapter|adapter_unsynced: turn on the NIC's receive
 // time stamping (SIOCSHWTSTAMP, HWTSTAMP_FILTER_ALL) for the capture and put
 // back the previous setting afterwards, since the setting belongs to the
@@ -23,7 +24,7 @@ public:
 	HardwareTimestamping &operator=(HardwareTimestamping &&) = default;
 	~HardwareTimestamping();
 
-	static Result<HardwareTimestamping> enable(const std::string &ifname);
+	[[nodiscard]] static Result<HardwareTimestamping> enable(const std::string &ifname);
 
 private:
 	UniqueFd fd_;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "capture/ring/interface.hpp"
 
 #include <net/if.h>
@@ -17,7 +18,7 @@ namespace capx::ring {
 
 namespace {
 
-Result<void> fill_device_facts(Interface &iface)
+[[nodiscard]] Result<void> fill_device_facts(Interface &iface)
 {
 	// An ordinary datagram socket answers SIOCGIF* without privileges.
 	UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
@@ -40,7 +41,7 @@ Result<void> fill_device_facts(Interface &iface)
 
 } // namespace
 
-Result<Interface> resolve_interface(std::string_view word)
+[[nodiscard]] Result<Interface> resolve_interface(std::string_view word)
 {
 	Interface iface;
 	if (word == "any") {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The interface `-i` names: resolved once, before any privileged step, so
 // that a typo is reported as such and `-d` works without root.
 #pragma once
@@ -20,6 +21,6 @@ struct Interface {
 
 // `word` is a name, an ifindex in decimal, or "any". The error for an
 // unknown name lists a few interfaces that do exist.
-Result<Interface> resolve_interface(std::string_view word);
+[[nodiscard]] Result<Interface> resolve_interface(std::string_view word);
 
 } // namespace capx::ring

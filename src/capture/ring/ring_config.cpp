@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "capture/ring/ring_config.hpp"
 
 #include <unistd.h>
@@ -13,7 +14,7 @@ template<typename Enum, std::size_t N>
 struct Words {
 	std::pair<std::string_view, Enum> entries[N];
 
-	Result<Enum> parse(std::string_view word, std::string_view option) const
+	[[nodiscard]] Result<Enum> parse(std::string_view word, std::string_view option) const
 	{
 		std::string choices;
 		for (const auto &[name, value] : entries) {
@@ -55,15 +56,15 @@ constexpr Words<TimestampType, 3> kTimestamps{{
 
 } // namespace
 
-Result<DirectionFilter> parse_direction(std::string_view w) { return kDirections.parse(w, "-Q"); }
-Result<FanoutMode> parse_fanout(std::string_view w) { return kFanouts.parse(w, "--fanout"); }
-Result<TimestampType> parse_timestamp_type(std::string_view w) { return kTimestamps.parse(w, "--time-stamp-type"); }
+[[nodiscard]] Result<DirectionFilter> parse_direction(std::string_view w) { return kDirections.parse(w, "-Q"); }
+[[nodiscard]] Result<FanoutMode> parse_fanout(std::string_view w) { return kFanouts.parse(w, "--fanout"); }
+[[nodiscard]] Result<TimestampType> parse_timestamp_type(std::string_view w) { return kTimestamps.parse(w, "--time-stamp-type"); }
 
 std::string_view to_string(DirectionFilter d) { return kDirections.name(d); }
 std::string_view to_string(FanoutMode m) { return kFanouts.name(m); }
 std::string_view to_string(TimestampType t) { return kTimestamps.name(t); }
 
-Result<void> RingConfig::validate() const
+[[nodiscard]] Result<void> RingConfig::validate() const
 {
 	const auto page_kib = static_cast<std::uint32_t>(::sysconf(_SC_PAGESIZE) / 1024);
 	if (block_kib == 0 || block_kib % page_kib != 0)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // What `capx ring` can be asked to do, in the words of its options. Parsed
 // and validated by the CLI, consumed by RingSource.
 #pragma once
@@ -7,6 +8,7 @@
 #include <string_view>
 
 #include "core/error.hpp"
+#include "core/snaplen.hpp"
 
 namespace capx::ring {
 
@@ -30,17 +32,17 @@ struct RingConfig {
 	bool promiscuous = true;              // -p turns it off
 	DirectionFilter direction = DirectionFilter::InOut;
 	TimestampType timestamp = TimestampType::Host;
-	std::uint32_t snaplen = 262144;       // -s
+	std::uint32_t snaplen = kMaxSnaplen;       // -s
 	std::string expression;               // the filter, tcpdump syntax
 
 	// Checks the combinations (exit 2 on conflict): ring holds at least two
 	// blocks, block size is a multiple of the page size, and so on.
-	Result<void> validate() const;
+	[[nodiscard]] Result<void> validate() const;
 };
 
-Result<DirectionFilter> parse_direction(std::string_view word);
-Result<FanoutMode> parse_fanout(std::string_view word);
-Result<TimestampType> parse_timestamp_type(std::string_view word);
+[[nodiscard]] Result<DirectionFilter> parse_direction(std::string_view word);
+[[nodiscard]] Result<FanoutMode> parse_fanout(std::string_view word);
+[[nodiscard]] Result<TimestampType> parse_timestamp_type(std::string_view word);
 
 std::string_view to_string(DirectionFilter d);
 std::string_view to_string(FanoutMode m);

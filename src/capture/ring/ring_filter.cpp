@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "capture/ring/ring_filter.hpp"
 
 #include <linux/if_arp.h>

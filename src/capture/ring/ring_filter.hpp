@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Where the filter of `capx ring` runs, so that it sees exactly the bytes
 // capx writes (DESIGN.md, "What you see is what you filter").
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "capture/ring/ring_socket.hpp"
 
 #include <linux/if_ether.h>
@@ -17,7 +18,7 @@ namespace capx::ring {
 namespace {
 
 template<typename T>
-Result<void> set_option(int fd, int level, int name, const T &value, std::string_view what)
+[[nodiscard]] Result<void> set_option(int fd, int level, int name, const T &value, std::string_view what)
 {
 	if (::setsockopt(fd, level, name, &value, sizeof(value)) < 0)
 		return fail_errno(errno, what);
@@ -42,7 +43,7 @@ std::uint32_t fanout_type(FanoutMode mode)
 
 } // namespace
 
-Result<RingSocket> RingSocket::open(const Interface &iface, bool cooked, const RingConfig &config)
+[[nodiscard]] Result<RingSocket> RingSocket::open(const Interface &iface, bool cooked, const RingConfig &config)
 {
 	RingSocket s;
 	s.fd_.reset(::socket(AF_PACKET, (cooked ? SOCK_DGRAM : SOCK_RAW) | SOCK_CLOEXEC, 0));
@@ -105,7 +106,7 @@ Result<RingSocket> RingSocket::open(const Interface &iface, bool cooked, const R
 	return s;
 }
 
-Result<std::uint16_t> RingSocket::create_fanout(FanoutMode mode)
+[[nodiscard]] Result<std::uint16_t> RingSocket::create_fanout(FanoutMode mode)
 {
 	// The kernel picks an id no other group in this netns uses
 	// (PACKET_FANOUT_FLAG_UNIQUEID, Linux 4.3), so two capx never merge.
@@ -119,13 +120,13 @@ Result<std::uint16_t> RingSocket::create_fanout(FanoutMode mode)
 	return static_cast<std::uint16_t>(got & 0xffff);
 }
 
-Result<void> RingSocket::join_fanout(std::uint16_t id, FanoutMode mode)
+[[nodiscard]] Result<void> RingSocket::join_fanout(std::uint16_t id, FanoutMode mode)
 {
 	std::uint32_t arg = (fanout_type(mode) << 16) | id;
 	return set_option(fd_.get(), SOL_PACKET, PACKET_FANOUT, arg, "PACKET_FANOUT");
 }
 
-Result<void> RingSocket::attach_filter(std::span<const sock_filter> program, bool lock)
+[[nodiscard]] Result<void> RingSocket::attach_filter(std::span<const sock_filter> program, bool lock)
 {
 	sock_fprog prog{};
 	prog.len = static_cast<unsigned short>(program.size());
@@ -137,7 +138,7 @@ Result<void> RingSocket::attach_filter(std::span<const sock_filter> program, boo
 	return {};
 }
 
-Result<RingStats> RingSocket::read_stats()
+[[nodiscard]] Result<RingStats> RingSocket::read_stats()
 {
 	tpacket_stats_v3 st{};
 	socklen_t len = sizeof(st);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // One AF_PACKET socket with its TPACKET_V3 receive ring, set up so that no
 // packet is seen before the socket is complete:
 //  1. socket(AF_PACKET, type, protocol 0): with protocol 0 the socket is not
@@ -37,19 +38,19 @@ struct RingStats {
 class RingSocket {
 public:
 	// Steps 1-3 above.
-	static Result<RingSocket> open(const Interface &iface, bool cooked, const RingConfig &config);
+	[[nodiscard]] static Result<RingSocket> open(const Interface &iface, bool cooked, const RingConfig &config);
 
 	// Step 4. The first member creates the group (kernel-chosen id, returned);
 	// the others join `id`.
-	Result<std::uint16_t> create_fanout(FanoutMode mode);
-	Result<void> join_fanout(std::uint16_t id, FanoutMode mode);
+	[[nodiscard]] Result<std::uint16_t> create_fanout(FanoutMode mode);
+	[[nodiscard]] Result<void> join_fanout(std::uint16_t id, FanoutMode mode);
 
 	// Step 5.
-	Result<void> attach_filter(std::span<const sock_filter> program, bool lock);
+	[[nodiscard]] Result<void> attach_filter(std::span<const sock_filter> program, bool lock);
 
 	// PACKET_STATISTICS resets the kernel's counters on every read; the
 	// caller accumulates.
-	Result<RingStats> read_stats();
+	[[nodiscard]] Result<RingStats> read_stats();
 
 	int fd() const { return fd_.get(); }
 	unsigned block_count() const { return block_count_; }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "capture/ring/ring_source.hpp"
 
 #include <linux/if_arp.h>
@@ -37,7 +38,7 @@ bool reads_cooked(const Interface &iface)
 	return iface.any() || (iface.arphrd != ARPHRD_ETHER && iface.arphrd != ARPHRD_LOOPBACK);
 }
 
-Result<UniqueFd> make_eventfd()
+[[nodiscard]] Result<UniqueFd> make_eventfd()
 {
 	UniqueFd fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 	if (!fd)
@@ -180,11 +181,11 @@ public:
 				w->thread.join();
 	}
 
-	static Result<std::unique_ptr<Source>> make(const RingConfig &config);
+	[[nodiscard]] static Result<std::unique_ptr<Source>> make(const RingConfig &config);
 
 	std::span<const CapturePoint> capture_points() const override { return {&point_, 1}; }
-	Result<void> poll(std::chrono::milliseconds timeout, PacketConsumer &consumer) override;
-	Result<SourceStats> stats() override;
+	[[nodiscard]] Result<void> poll(std::chrono::milliseconds timeout, PacketConsumer &consumer) override;
+	[[nodiscard]] Result<SourceStats> stats() override;
 
 private:
 	// The block being written: its socket, index and how far its frames
@@ -195,8 +196,8 @@ private:
 		FrameCursor frames;
 	};
 
-	Result<void> poll_one_socket(std::chrono::milliseconds timeout, PacketConsumer &consumer);
-	Result<void> poll_threads(std::chrono::milliseconds timeout, PacketConsumer &consumer);
+	[[nodiscard]] Result<void> poll_one_socket(std::chrono::milliseconds timeout, PacketConsumer &consumer);
+	[[nodiscard]] Result<void> poll_threads(std::chrono::milliseconds timeout, PacketConsumer &consumer);
 	bool accept(PreparedFrame &f);
 	bool deliver(PacketConsumer &consumer);
 	void finish_block();
@@ -310,14 +311,14 @@ void RingSourceImpl::finish_block()
 	current_ = {};
 }
 
-Result<void> RingSourceImpl::poll(std::chrono::milliseconds timeout, PacketConsumer &consumer)
+[[nodiscard]] Result<void> RingSourceImpl::poll(std::chrono::milliseconds timeout, PacketConsumer &consumer)
 {
 	return threaded_ ? poll_threads(timeout, consumer) : poll_one_socket(timeout, consumer);
 }
 
 // One socket: no other thread. Blocks are read in ring order as the kernel
 // retires them, like libpcap's pcap_read_linux_mmap_v3.
-Result<void> RingSourceImpl::poll_one_socket(std::chrono::milliseconds timeout, PacketConsumer &consumer)
+[[nodiscard]] Result<void> RingSourceImpl::poll_one_socket(std::chrono::milliseconds timeout, PacketConsumer &consumer)
 {
 	Worker &w = *workers_.front();
 	bool waited = false;
@@ -348,7 +349,7 @@ Result<void> RingSourceImpl::poll_one_socket(std::chrono::milliseconds timeout, 
 	return {};
 }
 
-Result<void> RingSourceImpl::poll_threads(std::chrono::milliseconds timeout, PacketConsumer &consumer)
+[[nodiscard]] Result<void> RingSourceImpl::poll_threads(std::chrono::milliseconds timeout, PacketConsumer &consumer)
 {
 	bool waited = false;
 	for (int done = 0; done < kBlocksPerPoll;) {
@@ -382,7 +383,7 @@ Result<void> RingSourceImpl::poll_threads(std::chrono::milliseconds timeout, Pac
 	return {};
 }
 
-Result<SourceStats> RingSourceImpl::stats()
+[[nodiscard]] Result<SourceStats> RingSourceImpl::stats()
 {
 	for (std::size_t n = 0; n < workers_.size(); n++) {
 		auto &w = *workers_[n];
@@ -413,7 +414,7 @@ Result<SourceStats> RingSourceImpl::stats()
 	return out;
 }
 
-Result<std::unique_ptr<Source>> RingSourceImpl::make(const RingConfig &config)
+[[nodiscard]] Result<std::unique_ptr<Source>> RingSourceImpl::make(const RingConfig &config)
 {
 	if (auto r = config.validate(); !r)
 		return std::unexpected(std::move(r.error()));
@@ -499,7 +500,7 @@ Result<std::unique_ptr<Source>> RingSourceImpl::make(const RingConfig &config)
 
 } // namespace
 
-Result<CbpfProgram> compile_filter(const RingConfig &config)
+[[nodiscard]] Result<CbpfProgram> compile_filter(const RingConfig &config)
 {
 	auto iface = resolve_interface(config.interface);
 	if (!iface)
@@ -508,6 +509,6 @@ Result<CbpfProgram> compile_filter(const RingConfig &config)
 				    config.snaplen);
 }
 
-Result<std::unique_ptr<Source>> RingSource::make(const RingConfig &config) { return RingSourceImpl::make(config); }
+[[nodiscard]] Result<std::unique_ptr<Source>> RingSource::make(const RingConfig &config) { return RingSourceImpl::make(config); }
 
 } // namespace capx::ring

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // `capx ring`: AF_PACKET TPACKET_V3 rings, one per thread, joined in one
 // PACKET_FANOUT group when there are several.
 //
@@ -22,11 +23,11 @@ namespace capx::ring {
 
 // The link type capx writes for `config.interface` and the filter compiled
 // for it. Needs no privileges (for -d).
-Result<CbpfProgram> compile_filter(const RingConfig &config);
+[[nodiscard]] Result<CbpfProgram> compile_filter(const RingConfig &config);
 
 class RingSource {
 public:
-	static Result<std::unique_ptr<Source>> make(const RingConfig &config);
+	[[nodiscard]] static Result<std::unique_ptr<Source>> make(const RingConfig &config);
 };
 
 } // namespace capx::ring

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // LINKTYPE_LINUX_SLL2 (276): the 20-byte "cooked" header capx writes in
 // front of packets captured on `-i any`, where the socket (SOCK_DGRAM)
 // delivers no link-layer header. Layout, all fields big-endian, from

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "capture/skb/discovery.hpp"
 
 #include <algorithm>
@@ -27,7 +28,7 @@ AttachRules AttachRules::current()
 	return rules;
 }
 
-Result<void> AttachRules::fentry(std::string_view function) const
+[[nodiscard]] Result<void> AttachRules::fentry(std::string_view function) const
 {
 	if (!fentry_feature_)
 		return fentry_feature_;
@@ -36,7 +37,7 @@ Result<void> AttachRules::fentry(std::string_view function) const
 	return {};
 }
 
-Result<void> AttachRules::kprobe(std::string_view function) const
+[[nodiscard]] Result<void> AttachRules::kprobe(std::string_view function) const
 {
 	if (!kprobe_feature_)
 		return kprobe_feature_;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // What `capx skb` can probe on this kernel: functions and tracepoints with
 // an sk_buff argument (from BTF), and whether fentry or a kprobe can attach
 // to a function here. `capx list` prints it; resolve_probe() asks the same
@@ -30,10 +31,10 @@ public:
 	// fentry/fexit: the Fentry feature, and the function in
 	// available_filter_functions where tracefs is readable (BPF trampolines
 	// attach through ftrace; notrace and inlined functions are missing).
-	Result<void> fentry(std::string_view function) const;
+	[[nodiscard]] Result<void> fentry(std::string_view function) const;
 	// kprobe: the kprobe PMU, the function in /proc/kallsyms (not inlined
 	// away) and, where readable, not in the kprobe blacklist.
-	Result<void> kprobe(std::string_view function) const;
+	[[nodiscard]] Result<void> kprobe(std::string_view function) const;
 
 private:
 	AttachRules() = default;

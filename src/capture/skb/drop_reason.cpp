@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "capture/skb/drop_reason.hpp"
 
 #include "bpf/btf.hpp"

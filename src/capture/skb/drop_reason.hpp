@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Names of the kernel's drop reasons (enum skb_drop_reason), read from BTF
 // so they match the running kernel, spelt as its drop_reasons[] table
 // prints them in the skb:kfree_skb trace output: SKB_DROP_REASON_NO_SOCKET

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "capture/skb/probe_set.hpp"
 
 #include <bpf/bpf.h>
@@ -61,7 +62,7 @@ struct bpf_program *program_for(::skb *s, ProbeKind kind)
 	return nullptr;
 }
 
-Result<void> check_arguments(const ResolvedProbe &p)
+[[nodiscard]] Result<void> check_arguments(const ResolvedProbe &p)
 {
 	unsigned limit = p.kind == ProbeKind::Kprobe ? kKprobeArgs : kTracingArgs;
 	auto too_far = [&](unsigned index, const char *what) {
@@ -76,7 +77,7 @@ Result<void> check_arguments(const ResolvedProbe &p)
 	return {};
 }
 
-Result<void> share_maps(::skb *s, const Probe &first)
+[[nodiscard]] Result<void> share_maps(::skb *s, const Probe &first)
 {
 	for (const char *name : kSharedMaps) {
 		struct bpf_map *mine = bpf_object__find_map_by_name(s->obj, name);
@@ -108,7 +109,7 @@ void configure(::skb *s, std::uint32_t probe_id, const ResolvedProbe &p, const P
 	ro->capx_wakeup_bytes = bpf::wakeup_bytes(ring_bytes);
 }
 
-Result<bpf::Link> attach(struct bpf_program *prog, const ResolvedProbe &p)
+[[nodiscard]] Result<bpf::Link> attach(struct bpf_program *prog, const ResolvedProbe &p)
 {
 	std::string what = fmt::format("probe '{}'", p.display_name);
 	errno = 0;
@@ -137,7 +138,7 @@ Error about(const ResolvedProbe &p, Error e)
 
 // Opens, configures and loads one probe's object. `first` is the session's
 // first probe (whose maps this one shares), nullptr for the first itself.
-Result<bpf::Skeleton<::skb>> load_object(std::uint32_t probe_id, const ResolvedProbe &p, const ProbeFilters &filters,
+[[nodiscard]] Result<bpf::Skeleton<::skb>> load_object(std::uint32_t probe_id, const ResolvedProbe &p, const ProbeFilters &filters,
 					 const bpf::FilterBodies &bodies, std::uint64_t ring_bytes, const Probe *first)
 {
 	if (auto r = check_arguments(p); !r)
@@ -178,7 +179,7 @@ Result<bpf::Skeleton<::skb>> load_object(std::uint32_t probe_id, const ResolvedP
 }
 
 // Loads and attaches one probe (load_object()).
-Result<Probe> load_probe(std::uint32_t probe_id, const ResolvedProbe &p, const ProbeFilters &filters,
+[[nodiscard]] Result<Probe> load_probe(std::uint32_t probe_id, const ResolvedProbe &p, const ProbeFilters &filters,
 			 const bpf::FilterBodies &bodies, std::uint64_t ring_bytes, const Probe *first)
 {
 	auto skel = load_object(probe_id, p, filters, bodies, ring_bytes, first);
@@ -206,7 +207,7 @@ struct ProbeSet::Impl {
 ProbeSet::ProbeSet(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ProbeSet::~ProbeSet() = default;
 
-Result<std::unique_ptr<ProbeSet>> ProbeSet::make(const std::vector<ResolvedProbe> &probes,
+[[nodiscard]] Result<std::unique_ptr<ProbeSet>> ProbeSet::make(const std::vector<ResolvedProbe> &probes,
 						 const ProbeFilters &filters, const bpf::FilterBodies &bodies,
 						 std::uint64_t ring_bytes)
 {
@@ -242,7 +243,7 @@ Result<std::unique_ptr<ProbeSet>> ProbeSet::make(const std::vector<ResolvedProbe
 	return std::unique_ptr<ProbeSet>(new ProbeSet(std::move(impl)));
 }
 
-Result<std::vector<bpf::ProgramCost>> ProbeSet::verify(const ResolvedProbe &probe, const ProbeFilters &filters,
+[[nodiscard]] Result<std::vector<bpf::ProgramCost>> ProbeSet::verify(const ResolvedProbe &probe, const ProbeFilters &filters,
 						       const bpf::FilterBodies &bodies)
 {
 	// A ring of the default size: its wakeup rule is part of the program.
@@ -267,7 +268,7 @@ std::size_t ProbeSet::size() const
 	return impl_->probes.size();
 }
 
-Result<capx_counters> ProbeSet::counters(std::uint32_t probe_id) const
+[[nodiscard]] Result<capx_counters> ProbeSet::counters(std::uint32_t probe_id) const
 {
 	if (probe_id >= impl_->probes.size())
 		return fail(fmt::format("no probe {}", probe_id));

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The loaded and attached BPF side of `capx skb` (bpf/skb.bpf.c): one BPF
 // object per probe, all sharing the first object's maps (event ring,
 // counters, scratch slots, stack traces) through bpf_map__reuse_fd(), so
@@ -45,13 +46,13 @@ public:
 	// Loads and attaches every probe. A probe with kprobe_fallback whose
 	// fentry program cannot load or attach is retried as a kprobe (logged at
 	// info level); attached_as() tells what each probe became.
-	static Result<std::unique_ptr<ProbeSet>> make(const std::vector<ResolvedProbe> &probes,
+	[[nodiscard]] static Result<std::unique_ptr<ProbeSet>> make(const std::vector<ResolvedProbe> &probes,
 						      const ProbeFilters &filters,
 						      const bpf::FilterBodies &bodies,
 						      std::uint64_t ring_bytes);
 	// Loads `probe`'s program as make() does and attaches nothing: what
 	// the verifier took (the verifier budget test).
-	static Result<std::vector<bpf::ProgramCost>> verify(const ResolvedProbe &probe, const ProbeFilters &filters,
+	[[nodiscard]] static Result<std::vector<bpf::ProgramCost>> verify(const ResolvedProbe &probe, const ProbeFilters &filters,
 							    const bpf::FilterBodies &bodies);
 	~ProbeSet();
 
@@ -59,7 +60,7 @@ public:
 	// The probe as attached (after any fallback).
 	const ResolvedProbe &attached_as(std::uint32_t probe_id) const;
 	std::size_t size() const;
-	Result<capx_counters> counters(std::uint32_t probe_id) const;
+	[[nodiscard]] Result<capx_counters> counters(std::uint32_t probe_id) const;
 	// The kernel addresses of a recorded stack (capx_event.stack_id),
 	// innermost first; empty when it is no longer in the map.
 	std::vector<std::uint64_t> stack(std::uint32_t stack_id) const;

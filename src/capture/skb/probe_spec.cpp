@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "capture/skb/probe_spec.hpp"
 
 #include <algorithm>
@@ -48,7 +49,7 @@ constexpr Prefix kPrefixes[] = {
 };
 
 // "NAME@N" -> NAME and N.
-Result<void> split_argument(std::string_view text, std::string_view &name, std::optional<unsigned> &arg)
+[[nodiscard]] Result<void> split_argument(std::string_view text, std::string_view &name, std::optional<unsigned> &arg)
 {
 	std::size_t at = name.find('@');
 	if (at == std::string_view::npos)
@@ -70,7 +71,7 @@ Result<void> split_argument(std::string_view text, std::string_view &name, std::
 	return {};
 }
 
-Result<ProbeSpec> parse_one(std::string_view text)
+[[nodiscard]] Result<ProbeSpec> parse_one(std::string_view text)
 {
 	ProbeSpec spec;
 	spec.text = std::string(text);
@@ -184,7 +185,7 @@ Error unknown_tracepoint(const ProbeSpec &spec, const bpf::KernelBtf &btf)
 	return Error{fmt::format("no tracepoint '{}' with a BTF prototype", what), std::move(hint), ExitStatus::Usage};
 }
 
-Result<void> choose_function_attach(ResolvedProbe &probe, ProbeKind asked)
+[[nodiscard]] Result<void> choose_function_attach(ResolvedProbe &probe, ProbeKind asked)
 {
 	const std::string &function = probe.target;
 	AttachRules rules = AttachRules::current();
@@ -254,7 +255,7 @@ std::optional<unsigned> zero_based(std::optional<unsigned> one_based)
 	return *one_based - 1;
 }
 
-Result<ResolvedProbe> resolve_function(const ProbeSpec &spec, const bpf::KernelBtf &btf)
+[[nodiscard]] Result<ResolvedProbe> resolve_function(const ProbeSpec &spec, const bpf::KernelBtf &btf)
 {
 	if (!btf.has_function(spec.name))
 		return std::unexpected(unknown_function(spec, btf));
@@ -272,7 +273,7 @@ Result<ResolvedProbe> resolve_function(const ProbeSpec &spec, const bpf::KernelB
 	return probe;
 }
 
-Result<ResolvedProbe> resolve_tracepoint(const ProbeSpec &spec, const bpf::KernelBtf &btf)
+[[nodiscard]] Result<ResolvedProbe> resolve_tracepoint(const ProbeSpec &spec, const bpf::KernelBtf &btf)
 {
 	if (!btf.has_tracepoint(spec.name))
 		return std::unexpected(unknown_tracepoint(spec, btf));
@@ -323,7 +324,7 @@ const char *probe_kind_name(ProbeKind kind)
 	return "?";
 }
 
-Result<std::vector<ProbeSpec>> parse_probe_specs(const std::vector<std::string> &arguments)
+[[nodiscard]] Result<std::vector<ProbeSpec>> parse_probe_specs(const std::vector<std::string> &arguments)
 {
 	auto pieces = split_probe_list(arguments, kGrammarHint);
 	if (!pieces)
@@ -338,7 +339,7 @@ Result<std::vector<ProbeSpec>> parse_probe_specs(const std::vector<std::string> 
 	return specs;
 }
 
-Result<ResolvedProbe> resolve_probe(const ProbeSpec &spec, const bpf::KernelBtf &btf)
+[[nodiscard]] Result<ResolvedProbe> resolve_probe(const ProbeSpec &spec, const bpf::KernelBtf &btf)
 {
 	switch (spec.kind) {
 	case ProbeKind::TpBtf:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // What the user asked `capx skb -f` to probe, and where that is in this
 // kernel. Parsing needs nothing but the text; resolving reads the kernel's
 // BTF (and tracefs when mounted) and decides the attach type.
@@ -48,7 +49,7 @@ struct ProbeSpec {
 
 // Splits every argument at commas and parses each spec. Errors are usage
 // errors naming the bad spec: "probe 'fentry:' has no function name".
-Result<std::vector<ProbeSpec>> parse_probe_specs(const std::vector<std::string> &arguments);
+[[nodiscard]] Result<std::vector<ProbeSpec>> parse_probe_specs(const std::vector<std::string> &arguments);
 
 // A probe ready to load: its attach type and target and where its packet
 // and (for skb:kfree_skb) drop reason are among the hook's arguments.
@@ -67,7 +68,7 @@ struct ResolvedProbe {
 // `struct sk_buff *` ("argument 2 of ip_rcv is 'struct net_device *', not
 // 'struct sk_buff *'"), the attach type is possible here (an Auto spec
 // becomes kprobe when this kernel refuses fentry, see bpf/features.hpp).
-Result<ResolvedProbe> resolve_probe(const ProbeSpec &spec, const bpf::KernelBtf &btf);
+[[nodiscard]] Result<ResolvedProbe> resolve_probe(const ProbeSpec &spec, const bpf::KernelBtf &btf);
 
 // The same probe as a kprobe, for the fallback of an Auto spec whose fentry
 // program failed to load or attach.

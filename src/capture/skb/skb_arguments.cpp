@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "capture/skb/skb_arguments.hpp"
 
 #include <fcntl.h>
@@ -35,7 +36,7 @@ std::optional<std::uint64_t> parse_number(std::string_view word, int base)
 
 } // namespace
 
-Result<std::uint32_t> resolve_interface_argument(std::string_view word)
+[[nodiscard]] Result<std::uint32_t> resolve_interface_argument(std::string_view word)
 {
 	if (word == "any")
 		return 0;
@@ -54,7 +55,7 @@ Result<std::uint32_t> resolve_interface_argument(std::string_view word)
 	return index;
 }
 
-Result<std::uint32_t> resolve_netns_argument(std::string_view word)
+[[nodiscard]] Result<std::uint32_t> resolve_netns_argument(std::string_view word)
 {
 	if (word.empty())
 		return fail_usage("empty network namespace", "give an inode number, /proc/PID/ns/net or /run/netns/NAME");
@@ -83,7 +84,7 @@ Result<std::uint32_t> resolve_netns_argument(std::string_view word)
 	return static_cast<std::uint32_t>(st.st_ino);
 }
 
-Result<std::uint32_t> parse_mark_argument(std::string_view word)
+[[nodiscard]] Result<std::uint32_t> parse_mark_argument(std::string_view word)
 {
 	std::optional<std::uint64_t> mark;
 	if (word.starts_with("0x") || word.starts_with("0X"))

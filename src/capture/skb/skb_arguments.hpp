@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The -i, --netns and --mark arguments of `capx skb`, turned into the
 // numbers the BPF side compares with (skb::ProbeFilters). Resolved before
 // anything is loaded, so a typo is reported as such.
@@ -15,15 +16,15 @@ namespace capx::skb {
 // "any" means every device (0); "" is a usage error (not giving -i is how
 // to say "every device"). Names are looked up by interface_index(), the
 // lookup `capx ring -i` uses too.
-Result<std::uint32_t> resolve_interface_argument(std::string_view word);
+[[nodiscard]] Result<std::uint32_t> resolve_interface_argument(std::string_view word);
 
 // --netns: a namespace inode number, a path to a namespace file
 // (/proc/PID/ns/net, /run/netns/NAME), or a bare NAME of `ip netns`
 // (/run/netns/NAME). "" is a usage error: it used to mean every namespace,
 // silently; not giving --netns says that.
-Result<std::uint32_t> resolve_netns_argument(std::string_view word);
+[[nodiscard]] Result<std::uint32_t> resolve_netns_argument(std::string_view word);
 
 // --mark: decimal or 0x hexadecimal, 32 bits.
-Result<std::uint32_t> parse_mark_argument(std::string_view word);
+[[nodiscard]] Result<std::uint32_t> parse_mark_argument(std::string_view word);
 
 } // namespace capx::skb

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "capture/skb/skb_filter.hpp"
 
 #include <linux/filter.h>
@@ -15,7 +16,7 @@ namespace capx::skb {
 
 namespace {
 
-Result<EbpfFilter> translate(const CompiledFilter &filter)
+[[nodiscard]] Result<EbpfFilter> translate(const CompiledFilter &filter)
 {
 	auto body = translate_to_ebpf(filter.cbpf, FilterAccess::Buffer);
 	if (!body)
@@ -25,7 +26,7 @@ Result<EbpfFilter> translate(const CompiledFilter &filter)
 
 // "ret #0" through the same translator: a valid body for the L3
 // placeholder that keeps nothing.
-Result<EbpfFilter> reject_all_body()
+[[nodiscard]] Result<EbpfFilter> reject_all_body()
 {
 	const std::array<CbpfInsn, 1> reject{CbpfInsn{BPF_RET | BPF_K, 0, 0, 0}};
 	return translate_to_ebpf(reject, FilterAccess::Buffer);
@@ -33,7 +34,7 @@ Result<EbpfFilter> reject_all_body()
 
 } // namespace
 
-Result<SkbFilter> build_skb_filter(std::string_view expression, std::uint32_t snaplen)
+[[nodiscard]] Result<SkbFilter> build_skb_filter(std::string_view expression, std::uint32_t snaplen)
 {
 	// Ethernet first: a mistake in the expression is reported as libpcap
 	// words it for the link type most packets have.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The tcpdump expression of `capx skb`, translated for the two places a
 // packet can start at a kernel hook (bpf/skb.bpf.c): at the MAC header,
 // filtered as Ethernet, or at the network header when the skb has no MAC
@@ -34,6 +35,6 @@ struct SkbFilter {
 // An expression libpcap refuses (for Ethernet) is a usage error. An
 // expression that needs the link layer ('ether host', 'arp', 'vlan'...)
 // logs one warning: packets seen without a MAC header cannot match.
-Result<SkbFilter> build_skb_filter(std::string_view expression, std::uint32_t snaplen);
+[[nodiscard]] Result<SkbFilter> build_skb_filter(std::string_view expression, std::uint32_t snaplen);
 
 } // namespace capx::skb

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "capture/skb/skb_record.hpp"
 
 #include <net/if.h>

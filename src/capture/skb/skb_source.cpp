@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // SkbSource: the probes of one `capx skb` session and the one ring buffer
 // they all write to.
 #include "capture/skb/skb_source.hpp"
@@ -38,7 +39,7 @@ public:
 
 	std::span<const CapturePoint> capture_points() const override { return points_; }
 
-	Result<void> poll(std::chrono::milliseconds timeout, PacketConsumer &consumer) override
+	[[nodiscard]] Result<void> poll(std::chrono::milliseconds timeout, PacketConsumer &consumer) override
 	{
 		consumer_ = &consumer;
 		auto r = read_ring(ring_, *this, timeout);
@@ -52,7 +53,7 @@ public:
 		return r;
 	}
 
-	Result<SourceStats> stats() override
+	[[nodiscard]] Result<SourceStats> stats() override
 	{
 		SourceStats out;
 		for (std::uint32_t id = 0; id < probes_->size(); id++) {
@@ -151,7 +152,7 @@ private:
 
 } // namespace
 
-Result<std::unique_ptr<Source>> SkbSource::make(const SkbConfig &config)
+[[nodiscard]] Result<std::unique_ptr<Source>> SkbSource::make(const SkbConfig &config)
 {
 	auto specs = parse_probe_specs(config.probes);
 	if (!specs)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // `capx skb`: packets as kernel functions and tracepoints see their
 // sk_buffs, read from the BPF ring buffer shared by all probes.
 #pragma once
@@ -10,13 +11,14 @@
 
 #include "capture/source.hpp"
 #include "core/error.hpp"
+#include "core/snaplen.hpp"
 
 namespace capx::skb {
 
 struct SkbConfig {
 	std::vector<std::string> probes;   // -f arguments, as given
 	std::string expression;            // tcpdump filter
-	std::uint32_t snaplen = 262144;    // -s (capped to CAPX_PACKET_BUF_SIZE)
+	std::uint32_t snaplen = kMaxSnaplen;    // -s (capped to CAPX_PACKET_BUF_SIZE)
 	std::string interface;             // -i: name or index, empty: any
 	std::string netns;                 // --netns: inode or a path like /proc/PID/ns/net
 	std::optional<std::uint32_t> mark; // --mark
@@ -31,7 +33,7 @@ class SkbSource {
 public:
 	// Resolves, loads and attaches every probe; the filter is compiled once
 	// for L2 and once for L3 (a warning, once, when it cannot apply at L3).
-	static Result<std::unique_ptr<Source>> make(const SkbConfig &config);
+	[[nodiscard]] static Result<std::unique_ptr<Source>> make(const SkbConfig &config);
 };
 
 } // namespace capx::skb

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // What tracefs says about tracing, where it is mounted and readable:
 // tracepoint subsystems, the functions ftrace (and so fentry) can hook, and
 // the functions kprobes refuse. Every answer is optional: capx never mounts

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "filter/jit/cbpf_jit.hpp"
 
 #include <linux/filter.h>
@@ -728,7 +729,7 @@ bool cbpf_jit_supported()
 #endif
 }
 
-Result<std::vector<std::uint8_t>> compile_cbpf_x86_64(std::span<const CbpfInsn> program)
+[[nodiscard]] Result<std::vector<std::uint8_t>> compile_cbpf_x86_64(std::span<const CbpfInsn> program)
 {
 	if (!cbpf_jit_supported())
 		return fail("no native filter engine in this build (x86-64 only)");
@@ -752,7 +753,7 @@ Result<std::vector<std::uint8_t>> compile_cbpf_x86_64(std::span<const CbpfInsn> 
 	return last->code();
 }
 
-Result<JitCode> JitCode::load(std::span<const std::uint8_t> code)
+[[nodiscard]] Result<JitCode> JitCode::load(std::span<const std::uint8_t> code)
 {
 	const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
 	const std::size_t size = (code.size() + page - 1) / page * page;

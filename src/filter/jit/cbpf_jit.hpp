@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The native engine behind FilterExecutor: a classic BPF program compiled to
 // x86-64 machine code, with libpcap's bpf_filter() semantics (the same
 // contract as the threaded-code engine in executor.cpp, see there).
@@ -24,7 +25,7 @@ bool cbpf_jit_supported();
 
 // Machine code for a program validate_cbpf() accepted. Position independent:
 // it can be copied anywhere. Fails on a build for another architecture.
-Result<std::vector<std::uint8_t>> compile_cbpf_x86_64(std::span<const CbpfInsn> program);
+[[nodiscard]] Result<std::vector<std::uint8_t>> compile_cbpf_x86_64(std::span<const CbpfInsn> program);
 
 // Machine code in a mapping of its own: written while it is read-write, then
 // made read+execute (never both writable and executable). load() fails where
@@ -32,7 +33,7 @@ Result<std::vector<std::uint8_t>> compile_cbpf_x86_64(std::span<const CbpfInsn> 
 // executable memory that was once writable.
 class JitCode {
 public:
-	static Result<JitCode> load(std::span<const std::uint8_t> code);
+	[[nodiscard]] static Result<JitCode> load(std::span<const std::uint8_t> code);
 
 	const void *entry() const { return mapping_.data(); }
 	std::size_t size() const { return size_; }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "filter/jit/x86_64_emitter.hpp"
 
 #include <cstring>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // A small x86-64 assembler: just the instructions the classic BPF JIT
 // (cbpf_jit.hpp) needs, encoded into a byte vector. It knows nothing of BPF.
 // Encodings follow the Intel SDM, volume 2 (instruction set reference).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // ARP and RARP (RFC 826, RFC 903), worded like tcpdump's print-arp.c.
 #include "output/decode/decoders.hpp"
 

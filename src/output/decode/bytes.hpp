@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // A bounds-checked view of captured bytes for the decoders. Every read is
 // checked: out of range reads give 0, so a decoder that forgot a has() check
 // prints nonsense, never reads past the capture.

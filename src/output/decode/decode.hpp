@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // capx's own packet decoder: one tcpdump -nn style line per packet, for the
 // terminal printer. Never reads past the captured bytes; a packet cut short
 // prints what it has and then tcpdump's "[|proto]" marker.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The decoders of each protocol family, shared inside src/output/decode/.
 // Each appends to the line and returns nothing: whatever the bytes say, the
 // line says what could be read.

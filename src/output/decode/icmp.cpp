@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // ICMP (RFC 792) and ICMPv6 (RFC 4443, RFC 4861), in tcpdump's words for
 // the messages people look at: echo, unreachable, neighbor discovery.
 #include "output/decode/decoders.hpp"

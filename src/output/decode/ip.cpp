@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // IPv4 (RFC 791) and IPv6 with its extension headers (RFC 8200), worded like
 // tcpdump -nn, with fragment details capx adds.
 #include <optional>

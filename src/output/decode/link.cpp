@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Link layers (Ethernet, Linux cooked v1/v2, raw IP), VLAN tags and the
 // EtherType dispatch.
 #include "output/decode/decode.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // TCP (RFC 9293) in tcpdump's words: flags in its "[S.]" notation, absolute
 // sequence numbers (tcpdump -S: the printer keeps no per-flow state), and
 // the common options.

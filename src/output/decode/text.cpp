@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Address and marker formatting shared by the decoders; no allocation.
 #include <arpa/inet.h>
 

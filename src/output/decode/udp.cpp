@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // UDP (RFC 768): ports and payload length, as tcpdump prints datagrams to
 // ports it does not decode further.
 #include "output/decode/decoders.hpp"

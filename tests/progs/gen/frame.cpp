@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "gen/frame.hpp"
 
 #include <algorithm>
@@ -39,7 +40,7 @@ std::uint16_t ipv4_checksum(const std::uint8_t *header)
 
 } // namespace
 
-Result<FrameTemplate> FrameTemplate::build(const FrameSpec &spec)
+[[nodiscard]] Result<FrameTemplate> FrameTemplate::build(const FrameSpec &spec)
 {
 	if (spec.size < min_frame_size || spec.size > max_frame_size)
 		return fail_usage(fmt::format("frame size {} is outside {}..{}", spec.size, min_frame_size, max_frame_size));

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The frames capx-gen sends: Ethernet (optionally 802.1Q tagged) / IPv4 /
 // UDP, with a payload that starts with a magic and a sequence number. One
 // template is built once; per frame only the UDP source port (the flow) and
@@ -37,7 +38,7 @@ struct FrameSpec {
 
 class FrameTemplate {
 public:
-	static Result<FrameTemplate> build(const FrameSpec &spec);
+	[[nodiscard]] static Result<FrameTemplate> build(const FrameSpec &spec);
 
 	std::size_t size() const { return bytes_.size(); }
 	std::span<const std::uint8_t> bytes() const { return bytes_; }

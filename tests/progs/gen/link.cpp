@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "gen/link.hpp"
 
 #include <net/if.h>
@@ -13,7 +14,7 @@
 
 namespace capx::gen {
 
-Result<Link> Link::find(const std::string &name)
+[[nodiscard]] Result<Link> Link::find(const std::string &name)
 {
 	if (name.empty() || name.size() >= IFNAMSIZ)
 		return fail_usage(fmt::format("bad interface name '{}'", name));

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The interface capx-gen sends on: its index and how big a frame it takes.
 #pragma once
 
@@ -19,7 +20,7 @@ struct Link {
 	std::size_t max_frame(bool tagged) const { return mtu + 14 + (tagged ? 4 : 0); }
 
 	// Fails with a usage error when the interface does not exist.
-	static Result<Link> find(const std::string &name);
+	[[nodiscard]] static Result<Link> find(const std::string &name);
 };
 
 } // namespace capx::gen

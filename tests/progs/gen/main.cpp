@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // capx-gen: sends a known number of UDP/IPv4 frames of one size at one rate
 // on an interface, and says exactly what it sent. Tests and bench/ring use it
 // as the traffic whose every frame a capture must account for.
@@ -38,7 +39,7 @@ std::uint64_t max_lag_ns(const Options &o)
 // is paced here; the XDP sender's program holds each frame until it is due
 // itself, so it gets everything at once, in runs of its batch.
 template<typename Sender>
-Result<Summary> send_all(const Options &o, Sender &sender, bool paced_by_sender)
+[[nodiscard]] Result<Summary> send_all(const Options &o, Sender &sender, bool paced_by_sender)
 {
 	const std::uint64_t count = o.count.value_or(std::numeric_limits<std::uint64_t>::max());
 	const std::uint64_t duration_ns = o.duration_seconds
@@ -112,7 +113,7 @@ void print_summary(const Options &o, const Summary &s)
 	std::fflush(stdout);
 }
 
-Result<void> run(const Options &o)
+[[nodiscard]] Result<void> run(const Options &o)
 {
 	auto link = Link::find(o.interface);
 	if (!link)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "gen/mmsg_sender.hpp"
 
 #include <linux/if_packet.h>
@@ -9,7 +10,7 @@
 
 namespace capx::gen {
 
-Result<MmsgSender> MmsgSender::open(const Link &link, const FrameTemplate &frame, std::size_t batch)
+[[nodiscard]] Result<MmsgSender> MmsgSender::open(const Link &link, const FrameTemplate &frame, std::size_t batch)
 {
 	// Protocol 0: the socket registers no receive hook (af_packet.c:
 	// packet_create hooks only when a protocol is given), so capx-gen never
@@ -38,7 +39,7 @@ MmsgSender::MmsgSender(UniqueFd fd, const FrameTemplate &frame, std::size_t batc
 	}
 }
 
-Result<std::size_t> MmsgSender::send(std::uint64_t first_seq, std::size_t n)
+[[nodiscard]] Result<std::size_t> MmsgSender::send(std::uint64_t first_seq, std::size_t n)
 {
 	// The iovecs point into buffers_, which moved along with *this; the
 	// vector's heap storage did not move, so they stay valid.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Hands frames to the kernel in sendmmsg() batches on an AF_PACKET raw
 // socket. Measured against PACKET_TX_RING (TPACKET_V2, with and without
 // PACKET_QDISC_BYPASS) into a veth on this machine, sendmmsg was 5-15%
@@ -20,12 +21,12 @@ namespace capx::gen {
 
 class MmsgSender {
 public:
-	static Result<MmsgSender> open(const Link &link, const FrameTemplate &frame, std::size_t batch);
+	[[nodiscard]] static Result<MmsgSender> open(const Link &link, const FrameTemplate &frame, std::size_t batch);
 
 	std::size_t batch() const { return batch_; }
 	// Sends frames number first_seq .. first_seq + n - 1 (n <= batch()) and
 	// returns how many the kernel took.
-	Result<std::size_t> send(std::uint64_t first_seq, std::size_t n);
+	[[nodiscard]] Result<std::size_t> send(std::uint64_t first_seq, std::size_t n);
 
 private:
 	MmsgSender(UniqueFd fd, const FrameTemplate &frame, std::size_t batch);

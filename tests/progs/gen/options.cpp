@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "gen/options.hpp"
 
 #include <arpa/inet.h>
@@ -13,7 +14,7 @@ namespace capx::gen {
 
 namespace {
 
-Result<std::array<std::uint8_t, 6>> parse_mac(const std::string &text, const char *what)
+[[nodiscard]] Result<std::array<std::uint8_t, 6>> parse_mac(const std::string &text, const char *what)
 {
 	std::array<unsigned, 6> v{};
 	char extra = 0;
@@ -26,7 +27,7 @@ Result<std::array<std::uint8_t, 6>> parse_mac(const std::string &text, const cha
 	return mac;
 }
 
-Result<std::uint32_t> parse_ipv4(const std::string &text, const char *what)
+[[nodiscard]] Result<std::uint32_t> parse_ipv4(const std::string &text, const char *what)
 {
 	in_addr a{};
 	if (::inet_pton(AF_INET, text.c_str(), &a) != 1)
@@ -36,7 +37,7 @@ Result<std::uint32_t> parse_ipv4(const std::string &text, const char *what)
 
 } // namespace
 
-Result<std::optional<Options>> parse_options(int argc, char **argv)
+[[nodiscard]] Result<std::optional<Options>> parse_options(int argc, char **argv)
 {
 	Options o;
 	// Defaults: locally administered MACs that match no device, so the

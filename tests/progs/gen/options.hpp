@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // capx-gen's command line.
 #pragma once
 
@@ -24,6 +25,6 @@ struct Options {
 
 // Parses argv. A usage error carries ExitStatus::Usage; --help is printed
 // here and comes back as std::nullopt.
-Result<std::optional<Options>> parse_options(int argc, char **argv);
+[[nodiscard]] Result<std::optional<Options>> parse_options(int argc, char **argv);
 
 } // namespace capx::gen

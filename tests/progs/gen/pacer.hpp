@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Paces frames to a fixed rate: frame n is due at start + (n - base) / rate.
 // The send loop asks how many frames are due and sends them all at once, so
 // batches stay at one frame while a frame fits between two deadlines and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* capx-gen --xdp: the kernel sends the frames. User space runs `send_frame`
  * with BPF_PROG_TEST_RUN in live-frames mode (BPF_F_TEST_XDP_LIVE_FRAMES,
  * Documentation/bpf/bpf_prog_run.rst): the kernel runs it once per frame on

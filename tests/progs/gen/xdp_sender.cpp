@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "gen/xdp_sender.hpp"
 
 #include <bpf/bpf.h>
@@ -37,7 +38,7 @@ unsigned iflink_of(const std::string &name)
 
 // The veth peer of `link` in this network namespace (the one whose own
 // peer is `link`), or an error saying why --xdp cannot send here.
-Result<unsigned> same_namespace_peer(const Link &link)
+[[nodiscard]] Result<unsigned> same_namespace_peer(const Link &link)
 {
 	const unsigned peer = iflink_of(link.name);
 	char name[IF_NAMESIZE] = {};
@@ -50,7 +51,7 @@ Result<unsigned> same_namespace_peer(const Link &link)
 
 } // namespace
 
-Result<XdpSender> XdpSender::open(const Link &link, const FrameTemplate &frame, std::uint64_t rate_pps,
+[[nodiscard]] Result<XdpSender> XdpSender::open(const Link &link, const FrameTemplate &frame, std::uint64_t rate_pps,
 				  std::uint64_t max_lag_ns)
 {
 	auto peer = same_namespace_peer(link);
@@ -84,7 +85,7 @@ Result<XdpSender> XdpSender::open(const Link &link, const FrameTemplate &frame, 
 	return s;
 }
 
-Result<std::size_t> XdpSender::send(std::uint64_t first_seq, std::size_t n)
+[[nodiscard]] Result<std::size_t> XdpSender::send(std::uint64_t first_seq, std::size_t n)
 {
 	// The program starts the schedule at the first frame it sees (start_ns
 	// is 0 in .bss), so the first run's set-up is not a stall.

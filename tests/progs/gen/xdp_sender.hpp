@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Hands frames to the kernel with BPF_PROG_TEST_RUN in live-frames mode
 // (xdp_sender.bpf.c): the kernel builds, stamps, paces and transmits them,
 // which offers several times sendmmsg's rate through a veth on one CPU (at
@@ -27,7 +28,7 @@ public:
 	// `rate_pps` 0 is unpaced; otherwise frame n leaves at start + n / rate,
 	// start being the first frame's time, restarted at a frame that is
 	// more than max_lag_ns late (a stall; see Pacer).
-	static Result<XdpSender> open(const Link &link, const FrameTemplate &frame, std::uint64_t rate_pps,
+	[[nodiscard]] static Result<XdpSender> open(const Link &link, const FrameTemplate &frame, std::uint64_t rate_pps,
 				      std::uint64_t max_lag_ns);
 
 	// Most frames per send(): a run costs milliseconds to set up, so runs
@@ -40,7 +41,7 @@ public:
 	// Sends frames number first_seq .. first_seq + n - 1, each when it is
 	// due, and returns how many went out (fewer when a signal ended the
 	// run).
-	Result<std::size_t> send(std::uint64_t first_seq, std::size_t n);
+	[[nodiscard]] Result<std::size_t> send(std::uint64_t first_seq, std::size_t n);
 	// The program's stall counters so far.
 	Stalls stalls() const;
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* mbuf_app: a small DPDK application for capx mbuf's tests. It starts the
  * EAL without devices or hugepages, builds rte_mbufs (single-segment and
  * chained multi-segment ones) from an input pcap or from seeded generated

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* See packets.h. Header fields are plausible (lengths, protocol numbers) so
  * tcpdump expressions select them; checksums are not computed: nothing
  * here checks them. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Generated Ethernet frames for mbuf_app when no input pcap is given: a
  * seeded mix of shapes (IPv4/IPv6 UDP and TCP, ICMP, ARP, 802.1Q-tagged
  * IPv4, an unknown EtherType) and lengths from 14 bytes to jumbo, so the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* See pcap_io.h. */
 #include "pcap_io.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* Classic pcap files for mbuf_app: reads the input packets, writes the
  * oracle (what the app handed to each probed function). Only what the app
  * needs: Ethernet (LINKTYPE_ETHERNET = 1), microsecond or nanosecond

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* See probes.h. The empty asm statements take the arguments as inputs and
  * clobber memory, so the compiler neither drops the calls nor the stores the
  * callers make before them. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* The functions capx mbuf's tests probe. Each is an extern "C"-style
  * symbol of its own, in a translation unit of its own, never inlined nor
  * cloned (noipa: GCC's IPA passes would otherwise make .constprop/.isra

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Collecting what a BPF capture program (bpf/skb.bpf.c, bpf/mbuf.bpf.c)
 // wrote to its ring: each record split into its capx_event header and its
 // packet bytes, the record's size checked against cap_len.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Catch2 main of the tests that load BPF programs: without root (or without
 // BPF) they cannot run here, so the executable says why and exits 77, the
 // status meson counts as "skipped", before Catch runs anything.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The whole capture path on a real packet: the filter test program attached
 // to loopback with XDP (bpf::Link) in a private network namespace, a UDP
 // datagram sent over it, the record read with bpf::RingBuffer::poll and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The injected filter in the kernel gives libpcap's verdicts: for a set of
 // expressions over real captures (tcpdump's test pcaps) and synthetic
 // packets, bpf/filter_test.bpf.c run with BPF_PROG_TEST_RUN in packet and

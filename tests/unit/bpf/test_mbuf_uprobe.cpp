@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // bpf/mbuf.bpf.c through mbuf::UprobeSet against a real DPDK process:
 // tests/progs/mbuf_app (CAPX_MBUF_APP), which hands rte_mbufs (single and
 // chained) to named functions and writes what it handed over to oracle
@@ -20,6 +21,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <span>
@@ -84,6 +86,9 @@ public:
 		std::error_code ec;
 		fs::remove_all(dir_, ec);
 	}
+	// It owns the pipe to the process: a copy would pclose it twice.
+	App(const App &) = delete;
+	App &operator=(const App &) = delete;
 	pid_t pid() const { return pid_; }
 	const fs::path &dir() const { return dir_; }
 	void go() { std::ofstream(go_).put('\n'); }
@@ -131,19 +136,18 @@ private:
 std::vector<Bytes> read_pcap(const fs::path &path, const std::string &expression = "")
 {
 	char err[PCAP_ERRBUF_SIZE];
-	pcap_t *p = pcap_open_offline(path.c_str(), err);
+	std::unique_ptr<pcap_t, decltype(&pcap_close)> p(pcap_open_offline(path.c_str(), err), &pcap_close);
 	REQUIRE(p);
 	struct bpf_program prog {};
-	REQUIRE(pcap_compile(p, &prog, expression.c_str(), 1, PCAP_NETMASK_UNKNOWN) == 0);
+	REQUIRE(pcap_compile(p.get(), &prog, expression.c_str(), 1, PCAP_NETMASK_UNKNOWN) == 0);
 	std::vector<Bytes> out;
 	struct pcap_pkthdr *h;
 	const u_char *data;
-	while (pcap_next_ex(p, &h, &data) == 1) {
+	while (pcap_next_ex(p.get(), &h, &data) == 1) {
 		if (pcap_offline_filter(&prog, h, data))
 			out.emplace_back(data, data + h->caplen);
 	}
 	pcap_freecode(&prog);
-	pcap_close(p);
 	return out;
 }
 
@@ -259,11 +263,11 @@ std::uint8_t code_byte(pid_t pid, const UprobeLocation &where)
 std::uint64_t queue_address(pid_t pid)
 {
 	std::string cmd = std::string("nm ") + mbuf_app_path() + " | awk '$3 ~ /^queue\\./ {print $1}'";
-	FILE *f = popen(cmd.c_str(), "r");
+	std::unique_ptr<FILE, int (*)(FILE *)> f(popen(cmd.c_str(), "r"), pclose);
 	REQUIRE(f);
 	char buf[64] = {};
-	bool got = std::fgets(buf, sizeof(buf), f) != nullptr;
-	pclose(f);
+	bool got = std::fgets(buf, sizeof(buf), f.get()) != nullptr;
+	f.reset();
 	REQUIRE(got);
 	std::uint64_t value = std::strtoull(buf, nullptr, 16);
 	auto maps = ProcessMaps::read(pid);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The instruction surgery of filter injection on hand-made programs, and
 // the kernel BTF queries. No privileges needed.
 #include <catch2/catch.hpp>

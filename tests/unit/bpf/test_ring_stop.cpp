@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // RingBuffer::consume() after a stop: it returns at the next release with
 // records still waiting, instead of reading for as long as the BPF side
 // keeps writing. Its own executable: stop::request() cannot be taken back,

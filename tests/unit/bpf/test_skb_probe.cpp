@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // bpf/skb.bpf.c through skb::ProbeSet on this kernel: tp_btf and raw_tp
 // probes on netif_receive_skb, the real filter translator, UDP over
 // loopback and IPv4 written to a TUN device in a private network namespace,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // PcapReader against libpcap's own reader (pcap_open_offline) on every
 // capture of tcpdump's test suite: same records, same bytes, same times.
 #include <catch2/catch.hpp>

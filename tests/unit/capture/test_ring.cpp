@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The ring capture point's pure parts over synthetic memory: TPACKET_V3
 // block walking, VLAN tag restoration, the LINUX_SLL2 header, the split of
 // the filter between kernel and user space, option checks, and a block
@@ -24,6 +25,7 @@
 #include "capture/ring/ring_config.hpp"
 #include "capture/ring/ring_filter.hpp"
 #include "capture/ring/sll2.hpp"
+#include "core/snaplen.hpp"
 #include "filter/cbpf.hpp"
 #include "output/file_output.hpp"
 #include "output/file_sink.hpp"
@@ -192,7 +194,7 @@ TEST_CASE("ring: cooked frames get a LINUX_SLL2 header", "[ring][sll2]")
 	ip.erase(ip.begin(), ip.begin() + 14); // SOCK_DGRAM starts at the network header
 	FakeFrame f{.pkttype = PACKET_OUTGOING, .bytes = ip};
 	auto block = make_block({f});
-	auto frames = prepare_all(block, {.cooked = true, .snaplen = 262144});
+	auto frames = prepare_all(block, {.cooked = true, .snaplen = kMaxSnaplen});
 	REQUIRE(frames.size() == 1);
 	const auto &v = frames[0].view;
 	REQUIRE(v.data.size() == kSll2HeaderLen + ip.size());
@@ -213,7 +215,7 @@ TEST_CASE("ring: cooked frames get a LINUX_SLL2 header", "[ring][sll2]")
 	{
 		FakeFrame t{.status = TP_STATUS_USER | TP_STATUS_VLAN_VALID, .tci = 42, .bytes = ip};
 		auto b2 = make_block({t});
-		auto f2 = prepare_all(b2, {.cooked = true, .snaplen = 262144});
+		auto f2 = prepare_all(b2, {.cooked = true, .snaplen = kMaxSnaplen});
 		REQUIRE(f2.size() == 1);
 		const auto &w = f2[0].view;
 		REQUIRE(w.data.size() == kSll2HeaderLen + 4 + ip.size());
@@ -247,7 +249,7 @@ TEST_CASE("ring: one PreparedFrame reused frame after frame equals a new one eac
 		reinterpret_cast<tpacket3_hdr *>(frames[3])->tp_mac = 60000;
 		reinterpret_cast<tpacket3_hdr *>(copy.data() + (frames[3] - block.data()))->tp_mac = 60000;
 
-		const FrameLayout layout{.cooked = cooked, .snaplen = 262144};
+		const FrameLayout layout{.cooked = cooked, .snaplen = kMaxSnaplen};
 		PreparedFrame reused;
 		std::vector<PreparedFrame> fresh;
 		for_each_frame(std::span(copy), [&](std::uint8_t *frame, std::size_t room) {
@@ -428,7 +430,7 @@ public:
 	}
 
 	std::span<const CapturePoint> capture_points() const override { return {&point_, 1}; }
-	Result<void> poll(std::chrono::milliseconds, PacketConsumer &consumer) override
+	[[nodiscard]] Result<void> poll(std::chrono::milliseconds, PacketConsumer &consumer) override
 	{
 		while (next_ < blocks_.size()) {
 			std::vector<PreparedFrame> frames;
@@ -452,7 +454,7 @@ public:
 		}
 		return {};
 	}
-	Result<SourceStats> stats() override { return SourceStats{}; }
+	[[nodiscard]] Result<SourceStats> stats() override { return SourceStats{}; }
 	bool exhausted() const override { return next_ == blocks_.size(); }
 
 private:
@@ -511,7 +513,7 @@ TEST_CASE("ring: a block written as one batch gives the same file as frame by fr
 		return std::vector<std::vector<std::uint8_t>>{b1, b2, make_block({tagged, plain})};
 	};
 	for (bool pcapng : {false, true}) {
-		for (std::uint32_t snaplen : {262144u, 200u}) {
+		for (std::uint32_t snaplen : {kMaxSnaplen, 200u}) {
 			// -c: none, inside the first block, inside the second, at a block's end.
 			for (std::optional<std::uint64_t> count : {std::optional<std::uint64_t>{}, std::optional<std::uint64_t>{3},
 								   std::optional<std::uint64_t>{8}, std::optional<std::uint64_t>{11}}) {
@@ -537,8 +539,8 @@ TEST_CASE("ring: a batch larger than the output buffer gives the same file as fr
 	for (bool pcapng : {false, true}) {
 		INFO("pcapng " << pcapng);
 		std::uint64_t one_by_one = 0, batched = 0;
-		auto a = write_file(blocks(), false, pcapng, {}, 262144, &one_by_one);
-		auto b = write_file(blocks(), true, pcapng, {}, 262144, &batched);
+		auto a = write_file(blocks(), false, pcapng, {}, kMaxSnaplen, &one_by_one);
+		auto b = write_file(blocks(), true, pcapng, {}, kMaxSnaplen, &batched);
 		CHECK(one_by_one == 1000);
 		CHECK(batched == 1000);
 		CHECK(a.size() > FileOutput::kBufferSize);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The shared tcpdump-style options: parsing through CLI11 as a subcommand
 // sees them, and the checks finalize() makes.
 #include <catch2/catch.hpp>
@@ -14,7 +15,7 @@ using namespace capx::cli;
 namespace {
 
 // Parses `args` (without the program name) the way main does.
-Result<CaptureOptions> parse(std::vector<std::string> args)
+[[nodiscard]] Result<CaptureOptions> parse(std::vector<std::string> args)
 {
 	CLI::App app{"test"};
 	CaptureOptions o;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // tcpdump's test captures, for the decoder tests: where they are, and their
 // packets decoded by capx.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The decoder and the text sink on hand-built packets: each header shape
 // that matters (QinQ, IPv6 extension chains, IPv4 fragments and options,
 // truncation at every layer, cooked headers) with the exact line expected.

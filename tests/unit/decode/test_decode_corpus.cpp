@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Robustness: every packet of tcpdump's 402 test captures (many fuzzed or
 // cut short on purpose), decoded whole, cut at every length, and read as
 // each link type capx knows. Built twice: plainly, and with AddressSanitizer

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Differential: capx's decoded lines against `tcpdump -nn -S` on tcpdump's
 // own test captures. For the protocols capx decodes (Ethernet, VLAN, ARP,
 // IPv4, IPv6, TCP, UDP, ICMP, ICMPv6) the essential fields must agree:
@@ -10,6 +11,7 @@
 
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <regex>
 #include <string>
 #include <vector>
@@ -35,13 +37,13 @@ std::vector<TcpdumpPacket> run_tcpdump(const test::fs::path &path, bool link_lev
 		command += "-e ";
 	command += "-r '" + path.string() + "' 2>/dev/null";
 	std::vector<TcpdumpPacket> packets;
-	std::FILE *pipe = ::popen(command.c_str(), "r");
+	std::unique_ptr<std::FILE, int (*)(std::FILE *)> pipe(::popen(command.c_str(), "r"), ::pclose);
 	if (!pipe)
 		return packets;
 	char *buf = nullptr;
 	std::size_t cap = 0;
 	ssize_t n;
-	while ((n = ::getline(&buf, &cap, pipe)) > 0) {
+	while ((n = ::getline(&buf, &cap, pipe.get())) > 0) {
 		std::string text(buf, static_cast<std::size_t>(n));
 		while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
 			text.pop_back();
@@ -62,7 +64,6 @@ std::vector<TcpdumpPacket> run_tcpdump(const test::fs::path &path, bool link_lev
 				   text.substr(space + 1)});
 	}
 	std::free(buf);
-	::pclose(pipe);
 	return packets;
 }
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Packets for the differential filter tests: every shape pcap-filter(7)
 // talks about, built from a fixed seed (so a failure reproduces), plus the
 // captures of tcpdump's own test suite when they are present.

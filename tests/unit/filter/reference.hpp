@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The oracle of every filter test: libpcap's own interpreter, bpf_filter().
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The filter front against libpcap's own tool: `tcpdump -d` must print the
 // same program as `capx ... -d` for the same expression.
 #include <catch2/catch.hpp>

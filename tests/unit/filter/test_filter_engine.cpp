@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The filter engine against libpcap, without privileges: every corpus
 // expression translates to eBPF in both access modes, and the user-space
 // executor returns bpf_filter()'s value on every (expression, packet) pair,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The native filter engine's own parts: the x86-64 encoder (bytes checked
 // against GNU objdump's disassembly, quoted next to each), the code's
 // mapping, and the fall-back to the threaded engine where a W^X policy

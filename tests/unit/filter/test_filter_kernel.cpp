@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The kernel side of the differential proof: every corpus expression,
 // translated to eBPF, passes the verifier in both access modes, and its
 // return value under BPF_PROG_TEST_RUN equals libpcap's bpf_filter() (and so

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The file offset of a function as binutils' readelf computes it: its
 // st_value from `readelf -sW`, through the PT_LOAD of `readelf -lW` that
 // holds it. An oracle independent of capx's libelf reading.

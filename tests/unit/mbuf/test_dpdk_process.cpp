@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // capx mbuf's process side against a real, running dpdk-testpmd (Debian's
 // stock, stripped build) with two net_null ports: the burst functions found
 // through rte_eth_fp_ops, checked by counting real uprobe hits on them

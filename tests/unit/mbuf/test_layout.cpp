@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // --mbuf-layout values and the built-in table's shape. The table's numbers
 // are checked against real DPDK headers in test_layout_dpdk.cpp.
 #include <unistd.h>

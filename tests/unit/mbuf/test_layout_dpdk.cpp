@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // capx's built-in DPDK layouts against the installed libdpdk-dev headers
 // (Debian 12: DPDK 22.11). Only the row of the installed release can be
 // checked here; the other releases' rows rest on the sources cited in

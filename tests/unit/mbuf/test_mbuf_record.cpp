@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Ring records of bpf/mbuf.bpf.c as packets: hand-built capx_event records
 // through mbuf::RecordConverter, the comment text checked whole, and what
 // the sinks make of the metadata.

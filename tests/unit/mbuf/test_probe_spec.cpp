@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // capx mbuf's -f grammar (SYMBOL@N, SYMBOL@N@M, LIB:SYMBOL, LIB:0xOFFSET,
 // comma lists) and the option combinations check_config() refuses before
 // any process is looked at.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // capx mbuf's view of a process, checked on this test process itself:
 // /proc/PID/maps, process_vm_readv, and what --pid / --binary name.
 #include <sys/stat.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Probe locations resolved in real ELF files: this test binary (a function
 // of its own) and the libc it maps, against readelf's numbers.
 #include <unistd.h>

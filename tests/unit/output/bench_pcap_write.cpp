@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Not run by default ([.]): how fast the pcap path encodes and writes.
 // `test-output "[bench]"` prints packets/s for 64- and 1500-byte frames
 // into /dev/null (encoder + buffer + write(2)) and into a file.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 #include "output_test_support.hpp"
 
 #include <fcntl.h>
@@ -10,6 +11,8 @@
 #include <iterator>
 #include <sstream>
 #include <stdexcept>
+
+#include "core/snaplen.hpp"
 
 extern char **environ;
 
@@ -132,7 +135,7 @@ CapturePoint ethernet_point(std::string name)
 	CapturePoint p;
 	p.name = std::move(name);
 	p.linktype = kLinkEthernet;
-	p.snaplen = 262144;
+	p.snaplen = kMaxSnaplen;
 	return p;
 }
 
@@ -192,7 +195,7 @@ std::vector<std::string> lines(const std::string &text)
 
 namespace capx::test {
 
-Result<void> write_all(Sink &sink, std::span<const CapturePoint> points, const std::vector<SamplePacket> &packets)
+[[nodiscard]] Result<void> write_all(Sink &sink, std::span<const CapturePoint> points, const std::vector<SamplePacket> &packets)
 {
 	if (auto r = sink.begin(points); !r)
 		return r;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Shared by the output tests: sample packets with known bytes, a scratch
 // directory, running tcpdump/tshark and reading what they print.
 #pragma once
@@ -71,7 +72,7 @@ namespace capx::test {
 
 // Writes `packets` through `sink` from begin() to finish(); the first
 // error, if any.
-Result<void> write_all(Sink &sink, std::span<const CapturePoint> points, const std::vector<SamplePacket> &packets);
+[[nodiscard]] Result<void> write_all(Sink &sink, std::span<const CapturePoint> points, const std::vector<SamplePacket> &packets);
 
 // The golden file tests/data/golden/NAME. With CAPX_UPDATE_GOLDEN=1 in the
 // environment, `actual` is stored there first (inspect it with tshark -V

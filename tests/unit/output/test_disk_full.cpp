@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // A real full disk: a 64 KiB tmpfs mounted for the test. capx must report
 // ENOSPC in one line and leave a file that tcpdump reads to its end, with
 // no truncated record. Needs root (mount); exits 77 (skip) without it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Writing files: one-line errors, whole records only when the disk says no
 // (cut back with ftruncate), EPIPE flagged as an orderly end, no syscall
 // per packet unless -U, standard output, and make_sink's choices.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // pcap files byte for byte against frozen golden files, and read back by
 // the real readers: tcpdump -r and capx's PcapReader.
 #include <catch2/catch.hpp>

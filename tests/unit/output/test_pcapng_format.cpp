@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // pcapng byte for byte against a frozen golden file, read back by tshark
 // (interface names, direction flags, comments, drop counts, packet ids,
 // queues, XDP verdicts) and by capx's PcapReader.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // How the sinks end a capture through run_pipeline: -G with -W and a reader
 // that went away end it in order (no error, exit 0); a full disk is an
 // error. The packets come from a replay source: the sinks, files, pipes and
@@ -34,7 +35,7 @@ public:
 
 	std::span<const CapturePoint> capture_points() const override { return {&point_, 1}; }
 
-	Result<void> poll(std::chrono::milliseconds, PacketConsumer &consumer) override
+	[[nodiscard]] Result<void> poll(std::chrono::milliseconds, PacketConsumer &consumer) override
 	{
 		while (next_ < packets_.size()) {
 			if (!consumer.on_packet(packets_[next_++].view()))
@@ -47,7 +48,7 @@ public:
 
 	std::size_t handed_out() const { return next_; }
 
-	Result<SourceStats> stats() override
+	[[nodiscard]] Result<SourceStats> stats() override
 	{
 		SourceStats s;
 		s.received = next_;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Rotation with tcpdump's rules: -C (FILE, FILE1 ...; with -W a ring with
 // zero-padded numbers), -G (strftime names, packet time, new file every
 // SECONDS; with -W an orderly end after N files). Every file must be read

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // -t FLAGS: the real tcpdump decodes what capx streams into it.
 #include <catch2/catch.hpp>
 

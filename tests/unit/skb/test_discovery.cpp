@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // What capx list prints and capx skb resolves against: the kernel's BTF
 // lists of functions and tracepoints with an sk_buff argument, the drop
 // reason names, and the attach rules.

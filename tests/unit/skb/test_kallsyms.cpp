@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The stack symbolizer over /proc/kallsyms: a hand-written file for the
 // edge cases, the running kernel's for the real thing.
 #include <catch2/catch.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Probe specs: parsing (text only) and resolving against this kernel's BTF.
 #include <catch2/catch.hpp>
 

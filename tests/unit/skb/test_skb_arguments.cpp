@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // -i, --netns and --mark of `capx skb`, resolved on this machine.
 #include <catch2/catch.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // The filter of `capx skb`: the Ethernet- and RAW-compiled bodies, the L3
 // warning for expressions that need a link layer, the bytes the BPF side
 // must copy first. Where root can load BPF, both bodies also run in the
@@ -11,6 +12,7 @@
 
 #include "capture/skb/skb_filter.hpp"
 #include "core/log.hpp"
+#include "core/snaplen.hpp"
 #include "filter/kernel_runner.hpp"
 
 using namespace capx;
@@ -77,7 +79,7 @@ TEST_CASE("an empty expression accepts everything at L2 and L3", "[skb][filter]"
 {
 	std::string log;
 	Result<skb::SkbFilter> f;
-	log = logged([&] { f = skb::build_skb_filter("", 262144); });
+	log = logged([&] { f = skb::build_skb_filter("", kMaxSnaplen); });
 	REQUIRE(f);
 	CHECK(f->accepts_all);
 	CHECK(f->l3_warning.empty());
@@ -94,7 +96,7 @@ TEST_CASE("an empty expression accepts everything at L2 and L3", "[skb][filter]"
 
 TEST_CASE("an IP expression gets an Ethernet and a RAW body", "[skb][filter]")
 {
-	auto f = skb::build_skb_filter("icmp and host 10.0.0.2", 262144);
+	auto f = skb::build_skb_filter("icmp and host 10.0.0.2", kMaxSnaplen);
 	REQUIRE(f);
 	CHECK_FALSE(f->accepts_all);
 	CHECK(f->l3_warning.empty());
@@ -106,7 +108,7 @@ TEST_CASE("an IP expression gets an Ethernet and a RAW body", "[skb][filter]")
 		CHECK(v->first != 0);
 		CHECK(v->second != 0);
 	}
-	auto other = skb::build_skb_filter("icmp and host 10.9.9.9", 262144);
+	auto other = skb::build_skb_filter("icmp and host 10.9.9.9", kMaxSnaplen);
 	REQUIRE(other);
 	if (auto v = kernel_verdicts(*other)) {
 		CHECK(v->first == 0);
@@ -118,12 +120,12 @@ TEST_CASE("an indirect load is bounded by the IPv4 header length, a loop is not"
 {
 	// 'tcp port 80' reads the port behind a variable-length IP header
 	// (ldxb 4*([14]&0xf): at most 60 bytes).
-	auto f = skb::build_skb_filter("tcp port 80", 262144);
+	auto f = skb::build_skb_filter("tcp port 80", kMaxSnaplen);
 	REQUIRE(f);
 	CHECK(f->l2_bytes_needed == std::optional<std::uint32_t>(14 + 60 + 4));
 	CHECK(f->l3_bytes_needed == std::optional<std::uint32_t>(60 + 4));
 	// protochain walks any number of headers.
-	auto chain = skb::build_skb_filter("ip6 protochain 6", 262144);
+	auto chain = skb::build_skb_filter("ip6 protochain 6", kMaxSnaplen);
 	REQUIRE(chain);
 	CHECK_FALSE(chain->l2_bytes_needed);
 	CHECK_FALSE(chain->l3_bytes_needed);
@@ -134,7 +136,7 @@ TEST_CASE("a link-layer expression warns once and never matches at L3", "[skb][f
 	for (const char *expression : {"ether host 02:00:00:00:00:01", "arp", "vlan", "ether broadcast"}) {
 		INFO(expression);
 		Result<skb::SkbFilter> f;
-		std::string log = logged([&] { f = skb::build_skb_filter(expression, 262144); });
+		std::string log = logged([&] { f = skb::build_skb_filter(expression, kMaxSnaplen); });
 		REQUIRE(f);
 		CHECK(count(log, "cannot match") == 1);
 		CHECK(f->l3_warning.find(expression) != std::string::npos);
@@ -142,7 +144,7 @@ TEST_CASE("a link-layer expression warns once and never matches at L3", "[skb][f
 		REQUIRE(f->bodies.l3);
 		CHECK(f->l3_bytes_needed == std::optional<std::uint32_t>(0));
 	}
-	auto f = skb::build_skb_filter("ether src 02:00:00:00:00:01", 262144);
+	auto f = skb::build_skb_filter("ether src 02:00:00:00:00:01", kMaxSnaplen);
 	REQUIRE(f);
 	if (auto v = kernel_verdicts(*f)) {
 		CHECK(v->first != 0);  // the frame is from that address
@@ -152,7 +154,7 @@ TEST_CASE("a link-layer expression warns once and never matches at L3", "[skb][f
 
 TEST_CASE("a bad expression exits 1 with libpcap's message, as in every subcommand", "[skb][filter]")
 {
-	auto f = skb::build_skb_filter("tcp port", 262144);
+	auto f = skb::build_skb_filter("tcp port", kMaxSnaplen);
 	REQUIRE_FALSE(f);
 	CHECK(f.error().status == ExitStatus::Runtime);
 	CHECK(f.error().message == "filter 'tcp port': syntax error");

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // Ring records of bpf/skb.bpf.c as packets: hand-built capx_event records
 // through skb::RecordConverter, with the comment text checked whole.
 #include <catch2/catch.hpp>
@@ -10,6 +11,7 @@
 
 #include "capture/skb/skb_record.hpp"
 #include "capx/event.h"
+#include "core/snaplen.hpp"
 #include "output/packet_meta_text.hpp"
 #include "output/sink_factory.hpp"
 #include "tests/unit/event_record.hpp"
@@ -53,7 +55,7 @@ TEST_CASE("a record becomes a packet with the comment of capx skb", "[skb][recor
 {
 	const std::uint32_t own = skb::own_netns_inode();
 	REQUIRE(own != 0);
-	skb::RecordConverter converter(WallClock{}, lookups(own), 262144);
+	skb::RecordConverter converter(WallClock{}, lookups(own), kMaxSnaplen);
 	auto r = event_record(full_event(own), 60);
 	auto out = converter.convert(r);
 	REQUIRE(out);
@@ -78,7 +80,7 @@ TEST_CASE("a record becomes a packet with the comment of capx skb", "[skb][recor
 TEST_CASE("devices of other namespaces are named by index only", "[skb][record]")
 {
 	const std::uint32_t own = skb::own_netns_inode();
-	skb::RecordConverter converter(WallClock{}, lookups(own), 262144);
+	skb::RecordConverter converter(WallClock{}, lookups(own), kMaxSnaplen);
 	auto e = full_event(own + 1);
 	e.drop_reason = 77; // no name known
 	auto out = converter.convert(event_record(e, 60));
@@ -90,7 +92,7 @@ TEST_CASE("devices of other namespaces are named by index only", "[skb][record]"
 
 TEST_CASE("only the facts a record has are in its comment", "[skb][record]")
 {
-	skb::RecordConverter converter(WallClock{}, skb::RecordLookups{}, 262144);
+	skb::RecordConverter converter(WallClock{}, skb::RecordLookups{}, kMaxSnaplen);
 	capx_event e{};
 	e.wire_len = 42;
 	e.cap_len = 42;
@@ -122,7 +124,7 @@ TEST_CASE("stacks are symbolized, without the probe's own frames", "[skb][record
 		auto it = symbols.find(a);
 		return it == symbols.end() ? fmt::format("0x{:x}", a) : it->second;
 	};
-	skb::RecordConverter converter(WallClock{}, l, 262144);
+	skb::RecordConverter converter(WallClock{}, l, kMaxSnaplen);
 	capx_event e{};
 	e.wire_len = 14;
 	e.cap_len = 14;
@@ -136,7 +138,7 @@ TEST_CASE("stacks are symbolized, without the probe's own frames", "[skb][record
 
 	// A stack that is gone from the map adds nothing.
 	l.stack = [](std::uint32_t) { return std::vector<std::uint64_t>{}; };
-	skb::RecordConverter gone(WallClock{}, l, 262144);
+	skb::RecordConverter gone(WallClock{}, l, kMaxSnaplen);
 	auto out2 = gone.convert(event_record(e, 14));
 	REQUIRE(out2);
 	CHECK(out2->packet.meta.comment == "cpu=1");
@@ -144,7 +146,7 @@ TEST_CASE("stacks are symbolized, without the probe's own frames", "[skb][record
 
 TEST_CASE("truncation for unreadable bytes is told from the buffer limit", "[skb][record]")
 {
-	skb::RecordConverter converter(WallClock{}, skb::RecordLookups{}, 262144);
+	skb::RecordConverter converter(WallClock{}, skb::RecordLookups{}, kMaxSnaplen);
 	capx_event e{};
 	e.flags = CAPX_EVENT_TRUNCATED;
 	e.wire_len = 9000;
@@ -171,7 +173,7 @@ TEST_CASE("truncation for unreadable bytes is told from the buffer limit", "[skb
 
 TEST_CASE("malformed records are refused", "[skb][record]")
 {
-	skb::RecordConverter converter(WallClock{}, skb::RecordLookups{}, 262144);
+	skb::RecordConverter converter(WallClock{}, skb::RecordLookups{}, kMaxSnaplen);
 	capx_event e{};
 	e.wire_len = 100;
 	e.cap_len = 100;
@@ -192,7 +194,7 @@ TEST_CASE("no comment is built for an output without metadata", "[skb][record]")
 		return std::vector<std::uint64_t>{0xffffffff81000000};
 	};
 	l.describe = false;
-	skb::RecordConverter converter(WallClock{}, l, 262144);
+	skb::RecordConverter converter(WallClock{}, l, kMaxSnaplen);
 	auto e = full_event(own);
 	e.flags |= CAPX_EVENT_HAS_STACK;
 	auto out = converter.convert(event_record(e, 60));

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # The guest runs the kernel the runner fetched, and that kernel has what
 # `capx skb` needs and this machine's kernel lacks: BTF, kprobes, ftrace
 # (the fentry/fexit trampolines), and networking functions it may trace.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # vm-programs: ip
 # vm-modules: veth
 # The topology later skb cases build: a veth pair with one end in a network

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # Host half of 06-ring-icmp: tcpdump reads what capx wrote inside the guest.
 pcap=$VM_ARTEFACTS/ring.pcap
 command -v tcpdump >/dev/null || { echo "no tcpdump on the host"; exit 77; }

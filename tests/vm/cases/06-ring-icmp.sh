@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # capx ring captures pings on lo inside the guest kernel: -c stops it after
 # exactly 4 packets, the filter keeps only ICMP (a TCP SYN to a closed port
 # and its RST go first, and must not count), and the pcap goes to the host,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # Host half of 07-ring-filter: for each expression, tcpdump's verdict on the
 # unfiltered capture equals what capx's filtered capture kept, packet for
 # packet and byte for byte (timestamps aside: each socket stamps its own;

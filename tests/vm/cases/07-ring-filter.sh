@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # What you see is what you filter, in each guest kernel: capx ring with a
 # filter (run by the kernel's socket filter on lo) keeps exactly the packets
 # that tcpdump, on the host, keeps from an unfiltered capture of the same

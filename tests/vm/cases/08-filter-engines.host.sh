@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # Host half of 08-filter-engines: libpcap (tcpdump -r) keeps as many packets
 # of the guest's capture as both capx engines did, expression by expression.
 command -v tcpdump >/dev/null || { echo "no tcpdump on the host"; exit 77; }

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # The kernel engine of `capx filter` (the translated eBPF injected into a
 # BPF program and run by BPF_PROG_TEST_RUN, in packet and in buffer access)
 # agrees with the user-space executor inside each guest kernel, whose

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # vm-programs: ip tcpdump bpftool
 # vm-modules: veth
 # `capx skb -f ip_rcv`: a bare function name becomes fentry where the kernel

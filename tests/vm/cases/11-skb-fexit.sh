@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # vm-programs: ip tcpdump bpftool
 # vm-modules: veth
 # `capx skb -f fexit:eth_type_trans`: the sk_buff as eth_type_trans leaves

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # vm-programs: ip tcpdump bpftool
 # vm-modules: veth
 # `kprobe:FUNC@N`: kprobes with the sk_buff's argument given. ip_rcv@1 sees

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # Host half of 13-skb-multi: tshark reads the interfaces and the packet
 # comments of the pcapng capx wrote in the guest; tcpdump the bytes.
 command -v tshark >/dev/null || { echo "no tshark on the host"; exit 77; }

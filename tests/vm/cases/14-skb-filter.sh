@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # vm-programs: ip tcpdump bpftool
 # vm-modules: veth
 # Filter expressions where the packet starts at L2 and where it starts at

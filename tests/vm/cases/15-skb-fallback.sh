@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # vm-programs: ip tcpdump bpftool vm-attach-probe
 # vm-modules: veth
 # A bare FUNC falls back from fentry to kprobe when this kernel refuses the

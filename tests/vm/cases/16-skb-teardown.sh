@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # vm-programs: ip tcpdump bpftool
 # vm-modules: veth
 # kill -9 while capturing leaves nothing attached: capx's links are owned by

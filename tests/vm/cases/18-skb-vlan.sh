@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # vm-programs: ip tcpdump bpftool
 # vm-modules: veth 8021q
 # A VLAN tag the kernel holds in skb->vlan_tci is put back into the bytes.

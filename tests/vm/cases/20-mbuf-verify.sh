@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # vm-programs: mbuf_app bpftool librte_mempool_ring.so.23
 # capx mbuf in each guest kernel: bpf/mbuf.bpf.c's three programs (entry
 # for one mbuf and for bursts, stash + return for --ret, bursts through

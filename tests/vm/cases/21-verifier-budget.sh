@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # vm-programs: verifier-budget
 # Every program of capx skb (each hook kind this kernel allows: kprobe,
 # fentry and fexit here, where the host refuses them) and capx mbuf, loaded

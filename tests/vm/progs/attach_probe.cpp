@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 // vm-attach-probe: proves that this kernel lets a BPF program attach to a
 // kernel function the way `capx skb` will (fentry, fexit, kprobe) and that
 // the program then runs. It loads a three-line program that counts its own
@@ -22,6 +23,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -69,7 +71,7 @@ std::vector<bpf_insn> counting_program(int map_fd)
 	};
 }
 
-Result<AttachKind> parse_kind(std::string_view name)
+[[nodiscard]] Result<AttachKind> parse_kind(std::string_view name)
 {
 	if (name == "fentry")
 		return AttachKind::Fentry;
@@ -81,19 +83,18 @@ Result<AttachKind> parse_kind(std::string_view name)
 }
 
 // fentry/fexit name their target by BTF id in the running kernel's BTF.
-Result<int> vmlinux_function_id(const std::string &function)
+[[nodiscard]] Result<int> vmlinux_function_id(const std::string &function)
 {
-	struct btf *vmlinux = btf__load_vmlinux_btf();
+	std::unique_ptr<struct btf, decltype(&btf__free)> vmlinux(btf__load_vmlinux_btf(), &btf__free);
 	if (!vmlinux)
 		return fail_errno(errno, "loading vmlinux BTF");
-	int id = btf__find_by_name_kind(vmlinux, function.c_str(), BTF_KIND_FUNC);
-	btf__free(vmlinux);
+	int id = btf__find_by_name_kind(vmlinux.get(), function.c_str(), BTF_KIND_FUNC);
 	if (id < 0)
 		return fail("no BTF function named " + function);
 	return id;
 }
 
-Result<UniqueFd> load_program(AttachKind kind, const std::string &function, int map_fd)
+[[nodiscard]] Result<UniqueFd> load_program(AttachKind kind, const std::string &function, int map_fd)
 {
 	auto insns = counting_program(map_fd);
 	std::string log(64 * 1024, '\0');
@@ -123,7 +124,7 @@ Result<UniqueFd> load_program(AttachKind kind, const std::string &function, int 
 // The kprobe PMU (perf_event_open with the PMU type from sysfs) is how a
 // kprobe is created without tracefs text files; see
 // Documentation/trace/kprobetrace.rst and perf_event_open(2).
-Result<int> kprobe_pmu_type()
+[[nodiscard]] Result<int> kprobe_pmu_type()
 {
 	std::ifstream file("/sys/bus/event_source/devices/kprobe/type");
 	int type = -1;
@@ -133,7 +134,7 @@ Result<int> kprobe_pmu_type()
 }
 
 // Returns the fd that keeps the program attached.
-Result<UniqueFd> attach(AttachKind kind, const std::string &function, int prog_fd)
+[[nodiscard]] Result<UniqueFd> attach(AttachKind kind, const std::string &function, int prog_fd)
 {
 	if (kind != AttachKind::Kprobe) {
 		// BPF_RAW_TRACEPOINT_OPEN with no name attaches a tracing program
@@ -163,7 +164,7 @@ Result<UniqueFd> attach(AttachKind kind, const std::string &function, int prog_f
 	return perf;
 }
 
-Result<void> run_trigger(char **argv)
+[[nodiscard]] Result<void> run_trigger(char **argv)
 {
 	pid_t pid = fork();
 	if (pid < 0)
@@ -181,7 +182,7 @@ Result<void> run_trigger(char **argv)
 	return {};
 }
 
-Result<uint64_t> probe(AttachKind kind, const std::string &function, char **trigger)
+[[nodiscard]] Result<uint64_t> probe(AttachKind kind, const std::string &function, char **trigger)
 {
 	int map = bpf_map_create(BPF_MAP_TYPE_ARRAY, "vm_probe", sizeof(uint32_t), sizeof(uint64_t), 1, nullptr);
 	if (map < 0)
