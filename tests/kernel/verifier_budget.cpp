@@ -244,7 +244,7 @@ void measure_skb(Budget &budget, const std::vector<std::string> &expressions)
 void measure_mbuf(Budget &budget, const std::vector<std::string> &expressions)
 {
 	// --binary adds the executable check; any inode will do, nothing runs.
-	mbuf::Target target;
+	uprobe::Target target;
 	target.by_binary = true;
 	target.exe_inode = 1;
 	target.exe_dev = 1;

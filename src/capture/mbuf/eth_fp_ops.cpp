@@ -11,7 +11,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "capture/mbuf/elf_file.hpp"
+#include "capture/uprobe/elf_file.hpp"
 #include "capx/mbuf_abi.h"
 
 namespace capx::mbuf {
@@ -69,14 +69,14 @@ unsigned abi_major(const std::string &path)
 // starts at the page of some PT_LOAD's p_offset, and the same distance
 // holds between its p_vaddr and the mapping's start (the ELF loader maps
 // each PT_LOAD at load bias + p_vaddr, page-aligned).
-std::optional<std::uint64_t> load_bias(const ProcessMaps &maps, const Mapping &any_of_file, const ElfFile &elf)
+std::optional<std::uint64_t> load_bias(const uprobe::ProcessMaps &maps, const uprobe::Mapping &any_of_file, const uprobe::ElfFile &elf)
 {
 	constexpr std::uint64_t page = 4096;
-	for (const Mapping &m : maps.mappings()) {
+	for (const uprobe::Mapping &m : maps.mappings()) {
 		if (m.inode != any_of_file.inode || m.dev_major != any_of_file.dev_major ||
 		    m.dev_minor != any_of_file.dev_minor || m.path != any_of_file.path)
 			continue;
-		for (const ElfSegment &seg : elf.segments())
+		for (const uprobe::ElfSegment &seg : elf.segments())
 			if ((seg.offset & ~(page - 1)) == m.file_offset)
 				return m.start - (seg.vaddr & ~(page - 1));
 	}
@@ -90,9 +90,9 @@ std::uint64_t u64_at(const std::array<std::byte, kFpOpsSize> &entry, unsigned of
 	return v;
 }
 
-bool in_executable_mapping(const ProcessMaps &maps, std::uint64_t address)
+bool in_executable_mapping(const uprobe::ProcessMaps &maps, std::uint64_t address)
 {
-	const Mapping *m = maps.find(address);
+	const uprobe::Mapping *m = maps.find(address);
 	return m && m->executable;
 }
 
@@ -108,25 +108,25 @@ FpOpsOffsets fp_ops_offsets(unsigned abi)
 				    Direction direction)
 {
 	const char *dir = direction == Direction::rx ? "rx" : "tx";
-	auto maps = ProcessMaps::read(pid);
+	auto maps = uprobe::ProcessMaps::read(pid);
 	if (!maps)
 		return std::unexpected(maps.error());
 
 	// librte_ethdev.so, or the executable of a static build.
-	const Mapping *exe_map = nullptr;
-	for (const Mapping &m : maps->mappings())
+	const uprobe::Mapping *exe_map = nullptr;
+	for (const uprobe::Mapping &m : maps->mappings())
 		if (m.path == maps->executable()) {
 			exe_map = &m;
 			break;
 		}
-	const Mapping *ethdev = maps->find_library("librte_ethdev.so");
+	const uprobe::Mapping *ethdev = maps->find_library("librte_ethdev.so");
 	if (!ethdev)
 		ethdev = exe_map;
 	if (!ethdev)
 		return fail(fmt::format("process {} maps no librte_ethdev.so", pid),
 			    "is it a DPDK application? Give the burst functions with -f instead");
 	const std::string &path = ethdev->path;
-	auto elf = ElfFile::open(path);
+	auto elf = uprobe::ElfFile::open(path);
 	if (!elf)
 		return std::unexpected(elf.error());
 	unsigned major = abi_major(path);
@@ -137,11 +137,11 @@ FpOpsOffsets fp_ops_offsets(unsigned abi)
 	// dpdk-testpmd does) holds a copy of it (an R_X86_64_COPY relocation in
 	// its .bss) which librte_ethdev then uses through its GOT; the one in
 	// librte_ethdev's own .bss stays zero.
-	const ElfSymbol *table = nullptr;
-	const Mapping *table_map = nullptr;
-	std::optional<ElfFile> exe_elf;
+	const uprobe::ElfSymbol *table = nullptr;
+	const uprobe::Mapping *table_map = nullptr;
+	std::optional<uprobe::ElfFile> exe_elf;
 	if (exe_map && exe_map != ethdev)
-		if (auto e = ElfFile::open(exe_map->path); e && e->find("rte_eth_fp_ops", {STT_OBJECT})) {
+		if (auto e = uprobe::ElfFile::open(exe_map->path); e && e->find("rte_eth_fp_ops", {STT_OBJECT})) {
 			exe_elf = std::move(*e);
 			table = exe_elf->find("rte_eth_fp_ops", {STT_OBJECT});
 			table_map = exe_map;
@@ -158,7 +158,7 @@ FpOpsOffsets fp_ops_offsets(unsigned abi)
 		return fail(fmt::format("{} has no rte_eth_fp_ops symbol (DPDK older than 21.11, or stripped)", path),
 			    "give the driver's burst functions with -f LIB:SYMBOL@2@3");
 	}
-	const ElfFile &table_elf = exe_elf ? *exe_elf : *elf;
+	const uprobe::ElfFile &table_elf = exe_elf ? *exe_elf : *elf;
 	auto table_bias = load_bias(*maps, *table_map, table_elf);
 	auto bias = load_bias(*maps, *ethdev, *elf);
 	if (!table_bias || !bias)
@@ -173,7 +173,7 @@ FpOpsOffsets fp_ops_offsets(unsigned abi)
 
 	std::array<std::byte, kFpOpsSize> entry{};
 	std::uint64_t address = *table_bias + table->value + port * kFpOpsSize;
-	if (auto ok = read_memory(pid, address, entry); !ok)
+	if (auto ok = uprobe::read_memory(pid, address, entry); !ok)
 		return std::unexpected(ok.error());
 
 	// The layout by ABI; for a static build (no .so.N) the one whose
@@ -211,7 +211,7 @@ FpOpsOffsets fp_ops_offsets(unsigned abi)
 	// lives in librte_ethdev itself, where no driver's burst function does.
 	if (fn == 0)
 		return fail(not_started, not_started_hint);
-	const Mapping *fn_map = maps->find(fn);
+	const uprobe::Mapping *fn_map = maps->find(fn);
 	if (!fn_map || !fn_map->executable)
 		return fail(fmt::format("port {} of process {}: {}_pkt_burst {:#x} is not code (a DPDK capx does not know?)",
 					port, pid, dir, fn),
@@ -220,12 +220,12 @@ FpOpsOffsets fp_ops_offsets(unsigned abi)
 	if (fn_map->path == path && ethdev != exe_map)
 		dummy = true;
 	for (const char *name : {"rte_eth_pkt_burst_dummy", "dummy_eth_rx_burst", "dummy_eth_tx_burst"})
-		if (const ElfSymbol *s = elf->find(name, {STT_FUNC}); s && fn == *bias + s->value)
+		if (const uprobe::ElfSymbol *s = elf->find(name, {STT_FUNC}); s && fn == *bias + s->value)
 			dummy = true;
 	if (dummy)
 		return fail(not_started, not_started_hint);
 
-	auto where = locate_address(pid, fn);
+	auto where = uprobe::locate_address(pid, fn);
 	if (!where)
 		return std::unexpected(where.error());
 
@@ -238,7 +238,7 @@ FpOpsOffsets fp_ops_offsets(unsigned abi)
 	if (qdata == 0)
 		return fail(fmt::format("port {} of process {} has no {} queues", port, pid, dir));
 	std::array<std::uint64_t, CAPX_MBUF_MAX_QUEUES> queues{};
-	if (auto ok = read_memory(pid, qdata, std::as_writable_bytes(std::span(queues))); !ok)
+	if (auto ok = uprobe::read_memory(pid, qdata, std::as_writable_bytes(std::span(queues))); !ok)
 		return std::unexpected(ok.error());
 	std::size_t nqueues = 0;
 	while (nqueues < queues.size() && queues[nqueues] != 0)

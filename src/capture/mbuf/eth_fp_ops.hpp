@@ -11,7 +11,7 @@
 #include <optional>
 #include <vector>
 
-#include "capture/mbuf/symbols.hpp"
+#include "capture/uprobe/symbols.hpp"
 #include "core/error.hpp"
 
 namespace capx::mbuf {
@@ -19,7 +19,7 @@ namespace capx::mbuf {
 enum class Direction { rx, tx };
 
 struct PortBurst {
-	UprobeLocation function; // the driver's rx_pkt_burst or tx_pkt_burst
+	uprobe::UprobeLocation function; // the driver's rx_pkt_burst or tx_pkt_burst
 	// Queue pointers (rxq.data[q] / txq.data[q]) indexed by queue id; a
 	// queue not asked for (--queue) is 0. At most CAPX_MBUF_MAX_QUEUES.
 	std::vector<std::uint64_t> queue_ptrs;

@@ -11,7 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "capture/mbuf/mbuf_dwarf.hpp"
-#include "capture/mbuf/symbols.hpp"
+#include "capture/uprobe/symbols.hpp"
 
 namespace capx::mbuf {
 
@@ -217,9 +217,9 @@ std::span<const MbufLayout> builtin_layouts()
 	return out;
 }
 
-[[nodiscard]] Result<MbufLayout> detect_layout(const Target &target)
+[[nodiscard]] Result<MbufLayout> detect_layout(const uprobe::Target &target)
 {
-	auto files = target_files(target);
+	auto files = uprobe::target_files(target);
 	if (!files)
 		return std::unexpected(files.error());
 	// DWARF first: it describes this very build, options included.

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "capture/mbuf/process.hpp"
+#include "capture/uprobe/process.hpp"
 #include "capx/mbuf_abi.h"
 #include "core/error.hpp"
 
@@ -38,6 +38,6 @@ std::span<const MbufLayout> builtin_layouts();
 // .23 and so on, always the variant with buf_iova (a build without it needs
 // DWARF or --mbuf-layout dpdk-XX.11-no-iova); else (a static build) an
 // error asking for --mbuf-layout.
-[[nodiscard]] Result<MbufLayout> detect_layout(const Target &target);
+[[nodiscard]] Result<MbufLayout> detect_layout(const uprobe::Target &target);
 
 } // namespace capx::mbuf

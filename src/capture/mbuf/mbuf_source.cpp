@@ -20,8 +20,8 @@
 #include "capture/mbuf/mbuf_layout.hpp"
 #include "capture/mbuf/mbuf_probe_spec.hpp"
 #include "capture/mbuf/mbuf_record.hpp"
-#include "capture/mbuf/process.hpp"
-#include "capture/mbuf/symbols.hpp"
+#include "capture/uprobe/process.hpp"
+#include "capture/uprobe/symbols.hpp"
 #include "capture/mbuf/uprobe_set.hpp"
 #include "capx/event.h"
 #include "capx/mbuf_abi.h"
@@ -209,7 +209,7 @@ private:
 	bool exhausted_ = false;
 };
 
-[[nodiscard]] Result<pid_t> port_process(const MbufConfig &config, const Target &target)
+[[nodiscard]] Result<pid_t> port_process(const MbufConfig &config, const uprobe::Target &target)
 {
 	if (config.pid)
 		return *config.pid;
@@ -228,7 +228,7 @@ private:
 		    "choose one with --pid");
 }
 
-[[nodiscard]] Result<std::vector<UprobeSpec>> port_probes(const MbufConfig &config, const Target &target)
+[[nodiscard]] Result<std::vector<UprobeSpec>> port_probes(const MbufConfig &config, const uprobe::Target &target)
 {
 	auto pid = port_process(config, target);
 	if (!pid)
@@ -263,14 +263,14 @@ private:
 	return std::vector<UprobeSpec>{std::move(spec)};
 }
 
-[[nodiscard]] Result<std::vector<UprobeSpec>> symbol_probes(const MbufConfig &config, const Target &target)
+[[nodiscard]] Result<std::vector<UprobeSpec>> symbol_probes(const MbufConfig &config, const uprobe::Target &target)
 {
 	auto specs = parse_probe_specs(config.probes);
 	if (!specs)
 		return std::unexpected(std::move(specs.error()));
 	std::vector<UprobeSpec> out;
 	for (const MbufProbeSpec &s : *specs) {
-		auto where = locate(target, s.where);
+		auto where = uprobe::locate(target, s.where);
 		if (!where)
 			return std::unexpected(std::move(where.error()));
 		UprobeSpec spec;
@@ -343,7 +343,7 @@ private:
 	if (auto r = check_config(config); !r)
 		return std::unexpected(std::move(r.error()));
 
-	auto target = config.pid ? target_from_pid(*config.pid) : target_from_binary(config.binary);
+	auto target = config.pid ? uprobe::target_from_pid(*config.pid) : uprobe::target_from_binary(config.binary);
 	if (!target)
 		return std::unexpected(std::move(target.error()));
 

@@ -122,7 +122,7 @@ struct bpf_program *entry_program(::mbuf *s, std::uint8_t mode)
 }
 
 // Opens, configures and loads the session's object (no probe attached).
-[[nodiscard]] Result<bpf::Skeleton<::mbuf>> load_object(const Target &target, const MbufLayout &layout,
+[[nodiscard]] Result<bpf::Skeleton<::mbuf>> load_object(const uprobe::Target &target, const MbufLayout &layout,
 					  const bpf::FilterBodies &filter, const CaptureLimits &limits)
 {
 	if (!filter.buffer)
@@ -181,7 +181,7 @@ struct UprobeSet::Impl {
 UprobeSet::UprobeSet(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 UprobeSet::~UprobeSet() = default;
 
-[[nodiscard]] Result<std::unique_ptr<UprobeSet>> UprobeSet::make(const std::vector<UprobeSpec> &probes, const Target &target,
+[[nodiscard]] Result<std::unique_ptr<UprobeSet>> UprobeSet::make(const std::vector<UprobeSpec> &probes, const uprobe::Target &target,
 						   const MbufLayout &layout, const bpf::FilterBodies &filter,
 						   const CaptureLimits &limits)
 {
@@ -228,7 +228,7 @@ UprobeSet::~UprobeSet() = default;
 	return std::unique_ptr<UprobeSet>(new UprobeSet(std::move(impl)));
 }
 
-[[nodiscard]] Result<std::vector<bpf::ProgramCost>> UprobeSet::verify(const Target &target, const MbufLayout &layout,
+[[nodiscard]] Result<std::vector<bpf::ProgramCost>> UprobeSet::verify(const uprobe::Target &target, const MbufLayout &layout,
 							const bpf::FilterBodies &filter, const CaptureLimits &limits)
 {
 	auto skel = load_object(target, layout, filter, limits);

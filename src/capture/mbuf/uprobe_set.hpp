@@ -14,8 +14,8 @@
 
 #include "bpf/inject.hpp"
 #include "capture/mbuf/mbuf_layout.hpp"
-#include "capture/mbuf/process.hpp"
-#include "capture/mbuf/symbols.hpp"
+#include "capture/uprobe/process.hpp"
+#include "capture/uprobe/symbols.hpp"
 #include "capx/event.h"
 #include "capx/mbuf_abi.h"
 #include "core/error.hpp"
@@ -23,7 +23,7 @@
 namespace capx::mbuf {
 
 struct UprobeSpec {
-	UprobeLocation where;
+	uprobe::UprobeLocation where;
 	capx_mbuf_probe config{}; // mode CAPX_MBUF_BURST_RET: entry + return probe
 	std::string name;         // the capture point's name ("rte_eth_call_rx_callbacks@3@4", "port 0 rx")
 };
@@ -42,12 +42,12 @@ public:
 	// Ethernet), the layout and the probe configs set, and attaches every
 	// probe (pid target.uprobe_pid; with target.by_binary only in processes
 	// whose executable is target.exe_dev/exe_inode). Errors name the probe.
-	[[nodiscard]] static Result<std::unique_ptr<UprobeSet>> make(const std::vector<UprobeSpec> &probes, const Target &target,
+	[[nodiscard]] static Result<std::unique_ptr<UprobeSet>> make(const std::vector<UprobeSpec> &probes, const uprobe::Target &target,
 						       const MbufLayout &layout, const bpf::FilterBodies &filter,
 						       const CaptureLimits &limits);
 	// Loads the object as make() does and attaches nothing: what the
 	// verifier took for each program (the verifier budget test).
-	[[nodiscard]] static Result<std::vector<bpf::ProgramCost>> verify(const Target &target, const MbufLayout &layout,
+	[[nodiscard]] static Result<std::vector<bpf::ProgramCost>> verify(const uprobe::Target &target, const MbufLayout &layout,
 							    const bpf::FilterBodies &filter,
 							    const CaptureLimits &limits);
 	~UprobeSet();

@@ -32,8 +32,8 @@
 #include "bpf/ring_buffer.hpp"
 #include "capture/mbuf/mbuf_layout.hpp"
 #include "capture/mbuf/mbuf_record.hpp"
-#include "capture/mbuf/process.hpp"
-#include "capture/mbuf/symbols.hpp"
+#include "capture/uprobe/process.hpp"
+#include "capture/uprobe/symbols.hpp"
 #include "capture/mbuf/uprobe_set.hpp"
 #include "core/packet.hpp"
 #include "filter/compiled_filter.hpp"
@@ -42,6 +42,7 @@
 
 using namespace capx;
 using namespace capx::mbuf;
+using namespace capx::uprobe;
 namespace fs = std::filesystem;
 
 namespace {

@@ -29,12 +29,13 @@
 
 #include "capture/mbuf/eth_fp_ops.hpp"
 #include "capture/mbuf/mbuf_layout.hpp"
-#include "capture/mbuf/symbols.hpp"
+#include "capture/uprobe/symbols.hpp"
 #include "core/unique_fd.hpp"
 #include "readelf_oracle.hpp"
 
 using namespace capx;
 using namespace capx::mbuf;
+using namespace capx::uprobe;
 using namespace std::chrono_literals;
 
 namespace {

@@ -12,6 +12,7 @@
 
 using namespace capx;
 using namespace capx::mbuf;
+using namespace capx::uprobe;
 
 TEST_CASE("built-in layouts: every DPDK LTS from 20.11, no-IOVA variants from 22.11", "[mbuf][layout]")
 {

@@ -22,6 +22,7 @@
 
 using namespace capx;
 using namespace capx::mbuf;
+using namespace capx::uprobe;
 
 // A struct rte_mbuf in this binary's DWARF, for dwarf_layout().
 struct rte_mbuf capx_test_mbuf;

@@ -16,10 +16,10 @@
 
 #include <catch2/catch.hpp>
 
-#include "capture/mbuf/process.hpp"
+#include "capture/uprobe/process.hpp"
 
 using namespace capx;
-using namespace capx::mbuf;
+using namespace capx::uprobe;
 
 namespace {
 

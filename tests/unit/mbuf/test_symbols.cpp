@@ -10,12 +10,12 @@
 
 #include <catch2/catch.hpp>
 
-#include "capture/mbuf/elf_file.hpp"
-#include "capture/mbuf/symbols.hpp"
+#include "capture/uprobe/elf_file.hpp"
+#include "capture/uprobe/symbols.hpp"
 #include "readelf_oracle.hpp"
 
 using namespace capx;
-using namespace capx::mbuf;
+using namespace capx::uprobe;
 
 // The function the tests probe: exported, never inlined, in .symtab.
 extern "C" __attribute__((noinline, used)) int capx_test_probe_target(int x)

@@ -17,7 +17,7 @@
 
 struct Elf;
 
-namespace capx::mbuf {
+namespace capx::uprobe {
 
 struct ElfSymbol {
 	std::string name;
@@ -76,4 +76,4 @@ private:
 	std::vector<std::string> search_path_;
 };
 
-} // namespace capx::mbuf
+} // namespace capx::uprobe

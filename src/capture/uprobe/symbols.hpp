@@ -9,10 +9,10 @@
 #include <string_view>
 #include <vector>
 
-#include "capture/mbuf/process.hpp"
+#include "capture/uprobe/process.hpp"
 #include "core/error.hpp"
 
-namespace capx::mbuf {
+namespace capx::uprobe {
 
 struct UprobeLocation {
 	std::string path;           // the ELF file the uprobe is set on
@@ -60,4 +60,4 @@ struct UprobeLocation {
 // (e.g. "librte_net_null.so.23+0x4a30": Debian's PMDs keep no symtab).
 [[nodiscard]] Result<UprobeLocation> locate_address(pid_t pid, std::uint64_t address);
 
-} // namespace capx::mbuf
+} // namespace capx::uprobe

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "capture/mbuf/symbols.hpp"
+#include "capture/uprobe/symbols.hpp"
 
 #include <elf.h>
 #include <sys/stat.h>
@@ -20,10 +20,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "capture/mbuf/elf_file.hpp"
+#include "capture/uprobe/elf_file.hpp"
 #include "core/closest_names.hpp"
 
-namespace capx::mbuf {
+namespace capx::uprobe {
 
 namespace {
 
@@ -421,4 +421,4 @@ std::optional<std::uint64_t> parse_offset(std::string_view text)
 	return loc;
 }
 
-} // namespace capx::mbuf
+} // namespace capx::uprobe

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// The process (or processes) capx mbuf captures from: who they are, what
+// The process (or processes) a uprobe target names: who they are, what
 // they map, and reading their memory. Everything here is read from /proc
 // and process_vm_readv(2); nothing is attached.
 #pragma once
@@ -16,7 +16,7 @@
 
 #include "core/error.hpp"
 
-namespace capx::mbuf {
+namespace capx::uprobe {
 
 // One line of /proc/PID/maps that maps a file.
 struct Mapping {
@@ -96,4 +96,4 @@ struct Target {
 [[nodiscard]] Result<Target> target_from_pid(pid_t pid);
 [[nodiscard]] Result<Target> target_from_binary(const std::string &path);
 
-} // namespace capx::mbuf
+} // namespace capx::uprobe

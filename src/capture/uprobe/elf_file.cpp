@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "capture/mbuf/elf_file.hpp"
+#include "capture/uprobe/elf_file.hpp"
 
 #include <fcntl.h>
 #include <gelf.h>
@@ -12,7 +12,7 @@
 
 #include <fmt/format.h>
 
-namespace capx::mbuf {
+namespace capx::uprobe {
 
 namespace {
 
@@ -223,4 +223,4 @@ bool ElfFile::offset_is_executable(std::uint64_t offset) const
 	return false;
 }
 
-} // namespace capx::mbuf
+} // namespace capx::uprobe

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "capture/mbuf/process.hpp"
+#include "capture/uprobe/process.hpp"
 
 #include <dirent.h>
 #include <elf.h>
@@ -22,7 +22,7 @@
 
 #include "core/unique_fd.hpp"
 
-namespace capx::mbuf {
+namespace capx::uprobe {
 
 namespace {
 
@@ -273,7 +273,7 @@ std::vector<std::string> ProcessMaps::files() const
 	if (!kthread)
 		return std::unexpected(kthread.error());
 	if (*kthread)
-		return fail(fmt::format("{} is a kernel thread", pid), "capx mbuf captures in user-space DPDK processes");
+		return fail(fmt::format("{} is a kernel thread", pid), "uprobes go into user-space processes");
 	// A thread id names its process: the uprobes then fire in every thread
 	// (the kernel's uprobe filter compares the mm, not the thread:
 	// kernel/trace/trace_uprobe.c __uprobe_perf_filter).
@@ -343,4 +343,4 @@ std::vector<std::string> ProcessMaps::files() const
 	return t;
 }
 
-} // namespace capx::mbuf
+} // namespace capx::uprobe
