@@ -88,29 +88,10 @@ std::optional<PacketView> event_to_packet(std::span<const std::uint8_t> record, 
 	return p;
 }
 
-bool event_to_packet(std::span<const std::uint8_t> record, const WallClock &clock, PacketView &p, bool meta)
+bool event_to_packet(std::span<const std::uint8_t> record, const WallClock &clock, PacketView &p)
 {
 	if (record.size() < sizeof(capx_event))
 		return false;
-	if (!meta) {
-		// Only the leading fields (one cache line of a record another CPU
-		// just wrote), and no reset of p.meta: zeroing PacketMeta per
-		// record (a `rep stos`) was the largest part of this function in
-		// perf at a 64-byte flood.
-		capx_u64 timestamp;
-		capx_u32 lens[3]; // wire_len, cap_len, probe_id
-		static_assert(offsetof(capx_event, cap_len) == offsetof(capx_event, wire_len) + 4 &&
-			      offsetof(capx_event, probe_id) == offsetof(capx_event, wire_len) + 8);
-		std::memcpy(&timestamp, record.data() + offsetof(capx_event, timestamp_ns), sizeof(timestamp));
-		std::memcpy(lens, record.data() + offsetof(capx_event, wire_len), sizeof(lens));
-		if (lens[1] > record.size() - sizeof(capx_event) || lens[1] > lens[0])
-			return false;
-		p.timestamp_ns = clock.to_wall_ns(timestamp);
-		p.wire_len = lens[0];
-		p.data = record.subspan(sizeof(capx_event), lens[1]);
-		p.capture_point = lens[2];
-		return true;
-	}
 	capx_event e;
 	std::memcpy(&e, record.data(), sizeof(e));
 	if (e.cap_len > record.size() - sizeof(e) || e.cap_len > e.wire_len)
@@ -132,12 +113,11 @@ bool event_to_packet(std::span<const std::uint8_t> record, const WallClock &cloc
 		p.meta.netns = e.netns;
 	if (e.flags & CAPX_EVENT_HAS_TASK) {
 		p.meta.pid = e.pid;
+		p.meta.tid = e.tid;
 		// comm points into the record, like data.
 		const char *comm = reinterpret_cast<const char *>(record.data() + offsetof(capx_event, comm));
 		p.meta.comm = std::string_view(comm, strnlen(comm, CAPX_COMM_LEN));
 	}
-	if (e.flags & CAPX_EVENT_HAS_PACKET_ID)
-		p.meta.packet_id = e.packet_id;
 	if (e.flags & CAPX_EVENT_HAS_DROP_REASON)
 		p.meta.drop_reason = e.drop_reason;
 	if (e.flags & CAPX_EVENT_HAS_QUEUE)
@@ -146,6 +126,8 @@ bool event_to_packet(std::span<const std::uint8_t> record, const WallClock &cloc
 		p.meta.xdp_verdict = e.verdict;
 	if (e.flags & CAPX_EVENT_HAS_VLAN)
 		p.meta.vlan_tci = e.vlan_tci;
+	if (e.flags & CAPX_EVENT_HAS_PORT)
+		p.meta.port = e.port;
 	return true;
 }
 

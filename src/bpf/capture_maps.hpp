@@ -26,6 +26,13 @@ constexpr std::uint32_t wakeup_bytes(std::uint64_t ring_bytes)
 	return static_cast<std::uint32_t>(ring_bytes / 8);
 }
 
+// The snaplen a capture point's ring records can keep: what was asked, at
+// most CAPX_PACKET_BUF_SIZE (a record's packet buffer).
+constexpr std::uint32_t record_snaplen(std::uint32_t requested)
+{
+	return requested < CAPX_PACKET_BUF_SIZE ? requested : CAPX_PACKET_BUF_SIZE;
+}
+
 // Before load: one scratch slot per possible CPU and nesting level, and a
 // ring of at least `ring_bytes` (rounded up to a power of two pages).
 [[nodiscard]] Result<void> size_capture_maps(struct bpf_object *object, std::uint64_t ring_bytes);
@@ -36,7 +43,8 @@ constexpr std::uint32_t wakeup_bytes(std::uint64_t ring_bytes)
 // A ring record as a packet: `data` points into `record`, the timestamp is
 // converted to wall clock with `clock`, optional fields are set from the
 // record's flags. std::nullopt when the record is malformed (too short, or
-// cap_len beyond its end).
+// cap_len beyond its end). The packet id (CAPX_EVENT_HAS_PACKET_ID) is left
+// to the caller: only it knows what the id is the address of.
 std::optional<PacketView> event_to_packet(std::span<const std::uint8_t> record, const WallClock &clock);
 
 // The same into `out` (every field of it set), false when the record is
@@ -44,9 +52,6 @@ std::optional<PacketView> event_to_packet(std::span<const std::uint8_t> record, 
 // PacketView showed in profiles (its optionals' one-byte flags stored, then
 // the struct copied with 16-byte loads that cannot take them from the
 // store buffer).
-// With `meta` false, out.meta is not touched (for outputs that show none:
-// the caller keeps it empty once, not per record).
-bool event_to_packet(std::span<const std::uint8_t> record, const WallClock &clock, PacketView &out,
-		     bool meta = true);
+bool event_to_packet(std::span<const std::uint8_t> record, const WallClock &clock, PacketView &out);
 
 } // namespace capx::bpf

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "capx/event.h"
+
 namespace capx {
 
 std::string_view trim_blanks(std::string_view s)
@@ -31,6 +33,10 @@ std::string_view trim_blanks(std::string_view s)
 			rest = rest.substr(comma + 1);
 		}
 	}
+	// The counters map has a slot per probe id (include/capx/event.h).
+	if (pieces.size() > CAPX_MAX_PROBES)
+		return fail_usage(fmt::format("{} probes given; at most {} in one capture", pieces.size(),
+					      CAPX_MAX_PROBES));
 	return pieces;
 }
 

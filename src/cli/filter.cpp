@@ -14,7 +14,7 @@
 
 #include "bpf/filter_test_program.hpp"
 #include "bpf/inject.hpp"
-#include "capture/pcap_reader.hpp"
+#include "output/pcap_reader.hpp"
 #include "cli/command.hpp"
 #include "cli/options.hpp"
 #include "core/snaplen.hpp"

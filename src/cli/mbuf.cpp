@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "capture/mbuf/mbuf_layout.hpp"
+#include "capture/mbuf/mbuf_probe_spec.hpp"
 #include "capture/mbuf/mbuf_source.hpp"
 #include "cli/command.hpp"
 #include "cli/options.hpp"
@@ -19,13 +21,25 @@ namespace {
 struct MbufArguments {
 	CaptureOptions capture;
 	mbuf::MbufConfig mbuf;
+	std::vector<std::string> probes; // -f, as given
+	std::string layout;              // --mbuf-layout, as given
 
 	[[nodiscard]] Result<void> finalize()
 	{
 		if (auto r = capture.finalize(); !r)
 			return r;
-		// Combinations and syntax first, also for -d: a typo in a spec is
+		// Syntax and combinations first, also for -d: a typo in a spec is
 		// a typo whatever else was asked.
+		auto specs = mbuf::parse_probe_specs(probes);
+		if (!specs)
+			return std::unexpected(std::move(specs.error()));
+		mbuf.probes = std::move(*specs);
+		if (!layout.empty()) {
+			auto parsed = mbuf::parse_layout(layout);
+			if (!parsed)
+				return std::unexpected(std::move(parsed.error()));
+			mbuf.layout = std::move(*parsed);
+		}
 		if (auto r = mbuf::check_config(mbuf); !r)
 			return r;
 		auto expr = capture.filter_expression();
@@ -33,7 +47,6 @@ struct MbufArguments {
 			return std::unexpected(std::move(expr.error()));
 		mbuf.expression = std::move(*expr);
 		mbuf.snaplen = capture.snaplen;
-		mbuf.describe_packets = sink_shows_metadata(capture.output);
 		return {};
 	}
 };
@@ -42,18 +55,11 @@ struct MbufArguments {
 {
 	if (auto r = args.finalize(); !r)
 		return r;
-	if (args.capture.dump_level > 0) {
+	return dump_or_capture(
+		args.capture,
 		// DPDK hands over whole frames: the filter is always Ethernet's.
-		auto program = CbpfProgram::compile(args.mbuf.expression, kLinkEthernet, args.mbuf.snaplen);
-		if (!program)
-			return std::unexpected(std::move(program.error()));
-		dump_if_asked(args.capture, *program);
-		return {};
-	}
-	auto source = mbuf::MbufSource::make(args.mbuf);
-	if (!source)
-		return std::unexpected(std::move(source.error()));
-	return run_capture(args.capture, **source);
+		[&] { return CbpfProgram::compile(args.mbuf.expression, kLinkEthernet, args.mbuf.snaplen); },
+		[&] { return mbuf::MbufSource::make(args.mbuf); });
 }
 
 } // namespace
@@ -67,7 +73,7 @@ void add_mbuf_command(CLI::App &parent, CommandList &commands)
 	app->add_option("--binary", m.binary,
 			"Capture in every process running this executable, also ones started later")
 		->type_name("PATH")->check(non_empty());
-	app->add_option("-f,--probe", m.probes,
+	app->add_option("-f,--probe", args->probes,
 			"A function to probe: SYMBOL@N (argument N is a struct rte_mbuf *) or SYMBOL@N@M (an mbuf "
 			"array at N, its count at M); SYMBOL may be LIB:NAME or LIB:0xOFFSET; N, M in 1..6; "
 			"repeatable, comma-separated lists too")
@@ -82,7 +88,7 @@ void add_mbuf_command(CLI::App &parent, CommandList &commands)
 	app->add_flag("--rx", m.rx, "With --port: the packets the driver's rx burst returned");
 	app->add_flag("--tx", m.tx, "With --port: the packets handed to the driver's tx burst (offered, not "
 				    "necessarily sent)");
-	app->add_option("--mbuf-layout", m.mbuf_layout,
+	app->add_option("--mbuf-layout", args->layout,
 			"struct rte_mbuf layout: a built-in name (dpdk-22.11 ...) or FIELD=OFFSET,... "
 			"(default: detected from the process)")
 		->type_name("LAYOUT")->check(non_empty());

@@ -70,4 +70,24 @@ bool dump_if_asked(const CaptureOptions &options, const CbpfProgram &program);
 // Builds the sink, runs the pipeline over `source`, prints the summary.
 [[nodiscard]] Result<void> run_capture(const CaptureOptions &options, Source &source);
 
+// What every capture command does once its arguments are parsed: with -d,
+// prints the filter `compile()` returns (Result<CbpfProgram>) and stops;
+// else runs the capture over the source `make()` returns
+// (Result<std::unique_ptr<Source>>).
+template <typename Compile, typename Make>
+[[nodiscard]] Result<void> dump_or_capture(const CaptureOptions &options, Compile compile, Make make)
+{
+	if (options.dump_level > 0) {
+		auto program = compile();
+		if (!program)
+			return std::unexpected(std::move(program.error()));
+		dump_if_asked(options, *program);
+		return {};
+	}
+	auto source = make();
+	if (!source)
+		return std::unexpected(std::move(source.error()));
+	return run_capture(options, **source);
+}
+
 } // namespace capx::cli

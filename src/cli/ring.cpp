@@ -54,17 +54,9 @@ struct RingArguments {
 {
 	if (auto r = args.finalize(); !r)
 		return r;
-	if (args.capture.dump_level > 0) {
-		auto program = ring::compile_filter(args.ring);
-		if (!program)
-			return std::unexpected(std::move(program.error()));
-		dump_if_asked(args.capture, *program);
-		return {};
-	}
-	auto source = ring::RingSource::make(args.ring);
-	if (!source)
-		return std::unexpected(std::move(source.error()));
-	return run_capture(args.capture, **source);
+	return dump_or_capture(
+		args.capture, [&] { return ring::compile_filter(args.ring); },
+		[&] { return ring::RingSource::make(args.ring); });
 }
 
 } // namespace

@@ -11,6 +11,7 @@
 #include "capture/skb/skb_source.hpp"
 #include "cli/command.hpp"
 #include "cli/options.hpp"
+#include "core/log.hpp"
 #include "core/packet.hpp"
 
 namespace capx::cli {
@@ -22,24 +23,26 @@ constexpr const char *kProbeExample = "e.g. capx skb -f tp:net:netif_receive_skb
 struct SkbArguments {
 	CaptureOptions capture;
 	skb::SkbConfig skb;
+	std::vector<std::string> probes; // -f, as given
 	std::string mark;
 
 	[[nodiscard]] Result<void> finalize()
 	{
 		if (auto r = capture.finalize(); !r)
 			return r;
-		if (skb.probes.empty())
+		if (probes.empty())
 			return fail_usage("no probe given: -f SPEC is required", kProbeExample);
 		// Syntax first, also for -d: a typo in a spec is a typo whatever
 		// else was asked.
-		if (auto specs = skb::parse_probe_specs(skb.probes); !specs)
+		auto specs = skb::parse_probe_specs(probes);
+		if (!specs)
 			return std::unexpected(std::move(specs.error()));
+		skb.probes = std::move(*specs);
 		auto expr = capture.filter_expression();
 		if (!expr)
 			return std::unexpected(std::move(expr.error()));
 		skb.expression = std::move(*expr);
 		skb.snaplen = capture.snaplen;
-		skb.describe_packets = sink_shows_metadata(capture.output);
 		if (!mark.empty()) {
 			auto m = skb::parse_mark_argument(mark);
 			if (!m)
@@ -54,19 +57,17 @@ struct SkbArguments {
 {
 	if (auto r = args.finalize(); !r)
 		return r;
-	if (args.capture.dump_level > 0) {
+	return dump_or_capture(
+		args.capture,
 		// The program for packets seen with their MAC header, the usual
 		// case; `capx filter -d` shows every mode.
-		auto program = CbpfProgram::compile(args.skb.expression, kLinkEthernet, args.skb.snaplen);
-		if (!program)
-			return std::unexpected(std::move(program.error()));
-		dump_if_asked(args.capture, *program);
-		return {};
-	}
-	auto source = skb::SkbSource::make(args.skb);
-	if (!source)
-		return std::unexpected(std::move(source.error()));
-	return run_capture(args.capture, **source);
+		[&] { return CbpfProgram::compile(args.skb.expression, kLinkEthernet, args.skb.snaplen); },
+		[&] {
+			if (args.skb.stacks && !sink_shows_metadata(args.capture.output))
+				spdlog::warn("-S: stacks are written into pcapng packet comments and --print lines; "
+					     "this output has no place for them");
+			return skb::SkbSource::make(args.skb);
+		});
 }
 
 } // namespace
@@ -76,7 +77,7 @@ void add_skb_command(CLI::App &parent, CommandList &commands)
 	auto *app = parent.add_subcommand("skb", "Capture sk_buffs at kernel functions and tracepoints (BPF)");
 	auto args = std::make_shared<SkbArguments>();
 	auto &s = args->skb;
-	app->add_option("-f,--probe", s.probes,
+	app->add_option("-f,--probe", args->probes,
 			"Where to capture: FUNC[@N], fentry:FUNC[@N], fexit:FUNC[@N], kprobe:FUNC[@N], "
 			"tracepoint:SUBSYS:NAME (tp:), raw_tp:NAME; repeatable, comma-separated lists too")
 		->type_name("SPEC")->take_all()->allow_extra_args(false)->check(non_empty());

@@ -39,22 +39,32 @@ enum class Direction : std::uint8_t {
 	Outbound = 2,
 };
 
-// Optional per-packet facts. Each is absent unless the source knows it.
+// What a capture point knows about a packet, each fact absent unless the
+// source filled it. Sources fill these and nothing else; one formatter
+// (src/output/packet_meta_text.hpp) writes them as text, and the pcapng
+// writer puts those pcapng has options for into options as well.
+// String views point into the source's record or its own buffers: valid
+// until the source's next record.
 struct PacketMeta {
 	Direction direction = Direction::Unknown;
 	std::optional<std::uint32_t> ifindex;
-	std::optional<std::uint32_t> netns;      // inode
+	std::string_view ifname;                 // the device's name, when known
+	std::optional<std::uint16_t> port;       // a DPDK port id
+	std::optional<std::uint32_t> queue;      // the device's RX or TX queue
+	std::optional<std::uint32_t> netns;      // the network namespace's inode
 	std::optional<std::uint32_t> cpu;
-	std::optional<std::uint32_t> pid;
+	std::optional<std::uint32_t> pid;        // thread group id
+	std::optional<std::uint32_t> tid;
 	std::string_view comm;
-	std::optional<std::uint32_t> queue;
+	std::optional<std::uint64_t> skb;        // the sk_buff's address
+	std::optional<std::uint64_t> mbuf;       // the rte_mbuf's address
+	std::optional<std::uint16_t> vlan_tci;   // a tag the kernel stripped (already put back into data)
 	std::optional<std::uint32_t> xdp_verdict;
 	std::optional<std::uint32_t> drop_reason;
-	std::string_view drop_reason_name;
-	std::optional<std::uint64_t> packet_id;  // e.g. skb address: follows a packet across probes
+	std::string_view drop_reason_name;       // as the kernel's tracepoint prints it ("NO_SOCKET")
+	std::string_view stack;                  // "fn+0x1a;caller+0x2c", innermost first
+	std::optional<std::uint64_t> packet_id;  // pcapng epb_packetid: the same packet at several points
 	std::optional<std::uint64_t> drops_before; // lost on this capture point since the previous packet
-	std::optional<std::uint16_t> vlan_tci;   // a tag the kernel stripped (already put back into data)
-	std::string_view comment;                // source-specific text (stack, device name...)
 };
 
 struct PacketView {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Numbers appended to a string with std::to_chars: for text built once per
-// packet (capx skb's and capx mbuf's packet comments), where fmt's
-// per-call format parsing cost several times the rest of the work.
+// packet (src/output/packet_meta_text.cpp), where fmt's per-call format
+// parsing cost several times the rest of the work.
 #pragma once
 
 #include <charconv>

@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "core/pcap_magic.hpp"
+#include "output/pcap_numbers.hpp"
 #include "core/snaplen.hpp"
 #include "output/little_endian.hpp"
 

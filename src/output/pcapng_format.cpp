@@ -10,44 +10,13 @@
 #include "capx_config.h"
 #include "output/little_endian.hpp"
 #include "output/packet_meta_text.hpp"
+#include "output/pcap_numbers.hpp"
 
 namespace capx {
 
 namespace {
 
-// Block types, draft-ietf-opsawg-pcapng section 10.1 (and 4.1, 4.2, 4.3).
-constexpr std::uint32_t kSectionHeaderBlock = 0x0a0d0d0a;
-constexpr std::uint32_t kInterfaceDescriptionBlock = 1;
-constexpr std::uint32_t kEnhancedPacketBlock = 6;
-constexpr std::uint32_t kByteOrderMagic = 0x1a2b3c4d; // section 4.1
-constexpr std::uint64_t kSectionLengthUnknown = ~std::uint64_t{0};
-
-// Options common to all blocks, section 3.5.
-constexpr std::uint16_t kOptEndOfOptions = 0;
-constexpr std::uint16_t kOptComment = 1;
-// Section Header Block options, section 4.1.
-constexpr std::uint16_t kShbOs = 3;
-constexpr std::uint16_t kShbUserApplication = 4;
-// Interface Description Block options, section 4.2 (table 3).
-constexpr std::uint16_t kIfName = 2;
-constexpr std::uint16_t kIfDescription = 3;
-constexpr std::uint16_t kIfTsresol = 9;
-constexpr std::uint16_t kIfFilter = 11;
-constexpr std::uint16_t kIfOs = 12;
-constexpr std::uint8_t kTsresolNanoseconds = 9;  // 10^-9 s
-constexpr std::uint8_t kFilterLibpcapString = 0; // if_filter's first octet
-// Enhanced Packet Block options, section 4.3 (table 4).
-constexpr std::uint16_t kEpbFlags = 2;
-constexpr std::uint16_t kEpbDropCount = 4;
-constexpr std::uint16_t kEpbPacketId = 5;
-constexpr std::uint16_t kEpbQueue = 6;
-constexpr std::uint16_t kEpbVerdict = 7;
-// epb_flags bits 0-1, section 4.3.1.
-constexpr std::uint32_t kFlagInbound = 1;
-constexpr std::uint32_t kFlagOutbound = 2;
-// epb_verdict's type octet for "Linux_eBPF_XDP" (value: 64-bit xdp_action).
-constexpr std::uint8_t kVerdictXdp = 2;
-constexpr std::size_t kVerdictSize = 1 + 8;
+using namespace pcapng;
 
 constexpr std::size_t kEpbFixedSize = 28 + 4; // header fields + trailing length
 constexpr std::uint32_t kMaxOptionLength = 0xffff;
@@ -194,9 +163,10 @@ PcapngIdentity PcapngIdentity::of_this_host()
 	caplen_ = static_cast<std::uint32_t>(
 		std::min<std::size_t>(packet.data.size(), snaplens_[packet.capture_point]));
 
-	// The one textual form of the metadata (describe_meta), so Wireshark's
+	// The one textual form of the metadata (append_meta), so Wireshark's
 	// packet comment reads like capx's own printer.
-	comment_ = describe_meta(m);
+	comment_.clear();
+	append_meta(comment_, m);
 	if (comment_.size() > kMaxOptionLength)
 		comment_.resize(kMaxOptionLength);
 

@@ -210,10 +210,12 @@ check() {
 		not_ok "$name: summary:$bad: $(grep hits "$W/$name.err")"
 }
 
-# comments NAME FILE REGEX: every packet's pcapng comment matches.
+# comments NAME FILE REGEX: every packet's pcapng direction flags and
+# comment, as "FLAGS;COMMENT", match.
 comments() {
 	local name=$1 file=$2 re=$3 n bad
-	tshark -r "$file" -T fields -e frame.comment >"$W/$name.comments" 2>/dev/null
+	tshark -r "$file" -T fields -E separator=';' -e frame.packet_flags_direction -e frame.comment \
+		>"$W/$name.comments" 2>/dev/null
 	n=$(grep -c . "$W/$name.comments")
 	bad=$(grep -vcE "$re" "$W/$name.comments")
 	if [ "$bad" -eq 0 ] && [ "$n" -eq "$N" ]; then
@@ -257,9 +259,9 @@ capx_mbuf nocb -f rte_eth_call_rx_callbacks@3@4 -w "$W/nocb.pcap"
 attach_all
 tp_forward
 check rx "$W/rx.pcapng"
-comments rx "$W/rx.pcapng" "(^| )port=0 queue=0 rx .*pid=$TP_PID "
+comments rx "$W/rx.pcapng" "^0x00000001;port=0 queue=0 .*pid=$TP_PID "
 check tx "$W/tx.pcapng"
-comments tx "$W/tx.pcapng" "(^| )port=1 queue=0 tx .*pid=$TP_PID "
+comments tx "$W/tx.pcapng" "^0x00000002;port=1 queue=0 .*pid=$TP_PID "
 check rxq "$W/rxq.pcap"
 for i in "${!EXPRS[@]}"; do
 	check "rx$i" "$W/rx$i.pcap" "${EXPRS[$i]}"

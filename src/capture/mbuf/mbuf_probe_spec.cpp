@@ -123,17 +123,7 @@ bool is_offset(std::string_view s)
 
 [[nodiscard]] Result<std::vector<MbufProbeSpec>> parse_probe_specs(const std::vector<std::string> &arguments)
 {
-	auto pieces = split_probe_list(arguments, kGrammarHint);
-	if (!pieces)
-		return std::unexpected(std::move(pieces.error()));
-	std::vector<MbufProbeSpec> specs;
-	for (std::string_view piece : *pieces) {
-		auto spec = parse_probe_spec(piece);
-		if (!spec)
-			return std::unexpected(std::move(spec.error()));
-		specs.push_back(std::move(*spec));
-	}
-	return specs;
+	return parse_probe_list<MbufProbeSpec>(arguments, kGrammarHint, parse_probe_spec);
 }
 
 } // namespace capx::mbuf

@@ -1,15 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // One ring record of bpf/mbuf.bpf.c as a packet: the generic part is
-// bpf::event_to_packet (src/bpf/capture_maps.hpp); this adds what `capx
-// mbuf` says about each packet, as one line of text (the pcapng comment,
-// and what --print shows after the decoded packet):
-//
-//   port=P queue=Q rx|tx pid=P tid=T comm=C mbuf=0xADDR
-//
-// Only the fields the probe knows appear (a -f probe knows no port or
-// queue). As in capx skb, the PacketMeta fields the text covers are left
-// empty so that describe_meta() does not say them twice; the direction
-// stays, for the pcapng flags word and the printer.
+// bpf::event_to_packet (src/bpf/capture_maps.hpp); this adds what only
+// capx mbuf knows (the rte_mbuf's address) and the process the packet was
+// seen in. Only the fields the probe knows are filled (a -f probe knows no
+// port or queue).
 #pragma once
 
 #include <sys/types.h>
@@ -26,23 +20,20 @@
 namespace capx::mbuf {
 
 struct MbufRecord {
-	PacketView packet;      // data points into the record, meta.comment into the converter
+	PacketView packet;      // data and meta.comm point into the record
 	std::optional<pid_t> pid; // the process the packet was seen in (thread group id)
 };
 
 class RecordConverter {
 public:
-	// describe = false: no comment (the output has no place for it).
-	RecordConverter(WallClock clock, bool describe);
+	explicit RecordConverter(WallClock clock);
 
-	// std::nullopt for a malformed record. The result's comment is valid
-	// until the next call, its data as long as the record.
+	// std::nullopt for a malformed record. The result's data is valid as
+	// long as the record.
 	std::optional<MbufRecord> convert(std::span<const std::uint8_t> record);
 
 private:
 	WallClock clock_;
-	bool describe_;
-	std::string comment_;
 };
 
 // Whether a ring record is a batch (CAPX_EVENT_MBUF_BATCH, capx/mbuf_abi.h):

@@ -13,12 +13,12 @@
 
 #include <fmt/format.h>
 
+#include "bpf/capture_maps.hpp"
 #include "bpf/ring_buffer.hpp"
-#include "capture/bpf_ring_read.hpp"
+#include "capture/bpf_ring_source.hpp"
 #include "capture/mbuf/eth_fp_ops.hpp"
 #include "capture/mbuf/mbuf_filter.hpp"
 #include "capture/mbuf/mbuf_layout.hpp"
-#include "capture/mbuf/mbuf_probe_spec.hpp"
 #include "capture/mbuf/mbuf_record.hpp"
 #include "capture/uprobe/process.hpp"
 #include "capture/uprobe/symbols.hpp"
@@ -103,77 +103,54 @@ private:
 	std::vector<pid_t> unsaid_;
 };
 
-class MbufSourceImpl final : public Source, private bpf::RecordHandler {
+class MbufSourceImpl final : public BpfRingSource {
 public:
-	MbufSourceImpl(std::unique_ptr<UprobeSet> probes, bpf::RingBuffer ring, std::vector<CapturePoint> points,
+	MbufSourceImpl(std::unique_ptr<BpfProbes> probes, bpf::RingBuffer ring, std::vector<CapturePoint> points,
 		       RecordConverter converter, ProcessWatch watch, bool follow_new)
-		: probes_(std::move(probes)), ring_(std::move(ring)), points_(std::move(points)),
-		  converter_(std::move(converter)), watch_(std::move(watch)), follow_new_(follow_new)
+		: BpfRingSource(std::move(probes), std::move(ring), std::move(points)), converter_(std::move(converter)),
+		  watch_(std::move(watch)), follow_new_(follow_new)
 	{
 	}
-
-	std::span<const CapturePoint> capture_points() const override { return points_; }
-
-	[[nodiscard]] Result<void> poll(std::chrono::milliseconds timeout, PacketConsumer &consumer) override
-	{
-		consumer_ = &consumer;
-		// Exits are checked before the ring is read: what a process sent
-		// before it exited is in the ring by then and is read below.
-		Result<void> r;
-		if (watch_.check()) {
-			// g++ 12's std::expected has no transform(): spelled out.
-			if (auto n = ring_.consume(*this); !n)
-				r = std::unexpected(std::move(n.error()));
-			else
-				exhausted_ = true;
-		} else {
-			r = read_ring(ring_, *this, timeout);
-		}
-		consumer_ = nullptr;
-		return r;
-	}
-
-	bool exhausted() const override { return exhausted_; }
 
 	[[nodiscard]] Result<SourceStats> stats() override
 	{
 		// The capture ended because the targets exited: said here, where
 		// the pipeline has erased its status line (--stats) and is about
 		// to print the summary, so the line is neither erased nor mixed in.
-		if (exhausted_)
+		if (exhausted())
 			watch_.say_exits();
-		SourceStats out;
-		for (std::uint32_t id = 0; id < probes_->size(); id++) {
-			auto c = probes_->counters(id);
-			if (!c)
-				return std::unexpected(std::move(c.error()));
-			// As in capx skb (and tcpdump on Linux): "received by filter"
-			// counts what passed the filter, kept or lost; lost packets
-			// count as dropped. Malformed mbufs never reach the filter and
-			// are no packets: they show on the probe's line only.
-			std::uint64_t lost = c->lost_ring_full + c->lost_busy + c->errors;
-			out.received += c->mbufs - std::min(c->mbufs, c->filtered_out + c->malformed);
-			out.dropped_kernel += lost;
-			std::string line = fmt::format("{}: hits {}, empty bursts {}, mbufs {}, filtered out {}, captured {}, "
-						       "lost {}, malformed {}",
-						       points_[id].name, c->hits, c->empty_bursts, c->mbufs, c->filtered_out,
-						       c->captured, lost, c->malformed);
-			if (c->truncated)
-				line += fmt::format(", truncated {}", c->truncated);
-			out.lines.push_back(std::move(line));
-		}
-		malformed_.report(out);
-		return out;
+		return BpfRingSource::stats();
 	}
 
 private:
+	bool ending() override { return watch_.check(); }
+
+	ProbeTally tally(const CapturePoint &point, const capx_counters &c) const override
+	{
+		ProbeTally t;
+		// As in capx skb (and tcpdump on Linux): "received by filter"
+		// counts what passed the filter, kept or lost; lost packets count
+		// as dropped. Malformed mbufs never reach the filter and are no
+		// packets: they show on the probe's line only.
+		const std::uint64_t lost = c.lost_ring_full + c.lost_busy + c.errors;
+		t.received = c.mbufs - std::min(c.mbufs, c.filtered_out + c.malformed);
+		t.dropped = lost;
+		t.line = fmt::format("{}: hits {}, empty bursts {}, mbufs {}, filtered out {}, captured {}, lost {}, "
+				     "malformed {}",
+				     point.name, c.hits, c.empty_bursts, c.mbufs, c.filtered_out, c.captured, lost,
+				     c.malformed);
+		if (c.truncated)
+			t.line += fmt::format(", truncated {}", c.truncated);
+		return t;
+	}
+
 	bool on_record(std::span<const std::uint8_t> record) override
 	{
 		if (!is_batch(record))
 			return on_packet_record(record);
 		// A burst's packets in one record (capx/mbuf_abi.h).
 		if (!split_batch(record, batch_)) {
-			malformed_.usable(std::optional<MbufRecord>{}, points_.size());
+			(void)usable(nullptr);
 			return true;
 		}
 		for (auto packet : batch_) {
@@ -186,27 +163,19 @@ private:
 	bool on_packet_record(std::span<const std::uint8_t> record)
 	{
 		auto converted = converter_.convert(record);
-		if (!malformed_.usable(converted, points_.size()))
+		if (!usable(converted ? &converted->packet : nullptr))
 			return true;
 		// --binary: a process that started after capx did is watched
 		// from its first packet on.
 		if (follow_new_ && converted->pid && !watch_.seen(*converted->pid))
 			watch_.add(*converted->pid);
-		return consumer_->on_packet(converted->packet);
+		return deliver(converted->packet);
 	}
 
-	// Declared in this order so that the ring is unmapped before the
-	// probes (and the map it reads) go away.
-	std::unique_ptr<UprobeSet> probes_;
-	bpf::RingBuffer ring_;
-	std::vector<CapturePoint> points_;
 	RecordConverter converter_;
 	std::vector<std::span<const std::uint8_t>> batch_; // split_batch()'s, kept for its capacity
 	ProcessWatch watch_;
 	bool follow_new_;
-	PacketConsumer *consumer_ = nullptr;
-	MalformedRecords malformed_;
-	bool exhausted_ = false;
 };
 
 [[nodiscard]] Result<pid_t> port_process(const MbufConfig &config, const uprobe::Target &target)
@@ -265,11 +234,8 @@ private:
 
 [[nodiscard]] Result<std::vector<UprobeSpec>> symbol_probes(const MbufConfig &config, const uprobe::Target &target)
 {
-	auto specs = parse_probe_specs(config.probes);
-	if (!specs)
-		return std::unexpected(std::move(specs.error()));
 	std::vector<UprobeSpec> out;
-	for (const MbufProbeSpec &s : *specs) {
+	for (const MbufProbeSpec &s : config.probes) {
 		auto where = uprobe::locate(target, s.where);
 		if (!where)
 			return std::unexpected(std::move(where.error()));
@@ -322,19 +288,6 @@ private:
 		return fail_usage("--port needs --rx or --tx");
 	if (by_port && c.on_return)
 		return fail_usage("--ret applies to -f probes", "--port --rx already reads the burst at return");
-	if (!c.probes.empty()) {
-		auto specs = parse_probe_specs(c.probes);
-		if (!specs)
-			return std::unexpected(std::move(specs.error()));
-		if (specs->size() > CAPX_MAX_PROBES)
-			return fail_usage(fmt::format("{} probes given; capx mbuf takes at most {}", specs->size(),
-						      CAPX_MAX_PROBES));
-	}
-	if (!c.mbuf_layout.empty()) {
-		auto layout = parse_layout(c.mbuf_layout);
-		if (!layout)
-			return std::unexpected(std::move(layout.error()));
-	}
 	return {};
 }
 
@@ -349,7 +302,7 @@ private:
 
 	// The expression first: a typo there is the user's whatever the target.
 	CaptureLimits limits;
-	limits.snaplen = std::min<std::uint32_t>(config.snaplen, CAPX_PACKET_BUF_SIZE);
+	limits.snaplen = bpf::record_snaplen(config.snaplen);
 	auto filter = build_mbuf_filter(config.expression, limits.snaplen);
 	if (!filter)
 		return std::unexpected(std::move(filter.error()));
@@ -365,7 +318,7 @@ private:
 		spdlog::debug("probe {} at {} (offset {:#x} in {})", s.name, s.where.description, s.where.file_offset,
 			      s.where.path);
 
-	auto layout = config.mbuf_layout.empty() ? detect_layout(*target) : parse_layout(config.mbuf_layout);
+	auto layout = config.layout ? Result<MbufLayout>(*config.layout) : detect_layout(*target);
 	if (!layout)
 		return std::unexpected(std::move(layout.error()));
 	spdlog::debug("rte_mbuf layout {}", layout->name);
@@ -380,10 +333,6 @@ private:
 	auto probes = UprobeSet::make(*specs, *target, *layout, filter->bodies, limits);
 	if (!probes)
 		return std::unexpected(bpf::explain_refusal(std::move(probes.error()), "mbuf", config.expression));
-	auto ring = bpf::RingBuffer::open((*probes)->events_map_fd());
-	if (!ring)
-		return std::unexpected(std::move(ring.error()));
-
 	std::vector<CapturePoint> points;
 	for (const UprobeSpec &s : *specs) {
 		CapturePoint point;
@@ -401,9 +350,9 @@ private:
 	// was running at the start makes the capture end with its exit: with
 	// none running, capx waits for one to start.
 	bool follow_new = target->by_binary && !target->pids.empty();
-	RecordConverter converter(WallClock::measure(CLOCK_MONOTONIC), config.describe_packets);
-	return std::make_unique<MbufSourceImpl>(std::move(*probes), std::move(*ring), std::move(points),
-						std::move(converter), std::move(watch), follow_new);
+	RecordConverter converter(WallClock::measure(CLOCK_MONOTONIC));
+	return BpfRingSource::make<MbufSourceImpl>(std::move(*probes), std::move(points), std::move(converter),
+						   std::move(watch), follow_new);
 }
 
 } // namespace capx::mbuf

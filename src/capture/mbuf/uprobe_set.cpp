@@ -187,9 +187,6 @@ UprobeSet::~UprobeSet() = default;
 {
 	if (probes.empty())
 		return fail("no probe to attach");
-	if (probes.size() > CAPX_MAX_PROBES)
-		return fail_usage(fmt::format("{} probes are too many", probes.size()),
-				  fmt::format("at most {} in one session", CAPX_MAX_PROBES));
 	for (const UprobeSpec &p : probes)
 		if (auto r = check_probe(p); !r)
 			return std::unexpected(r.error());

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "bpf/inject.hpp"
+#include "capture/bpf_ring_source.hpp"
 #include "capture/mbuf/mbuf_layout.hpp"
 #include "capture/uprobe/process.hpp"
 #include "capture/uprobe/symbols.hpp"
@@ -36,11 +37,11 @@ struct CaptureLimits {
 	std::uint64_t ring_bytes = 8u << 20;
 };
 
-class UprobeSet {
+class UprobeSet final : public BpfProbes {
 public:
 	// Loads bpf/mbuf.bpf.c with `filter` injected (FilterBodies::buffer;
 	// Ethernet), the layout and the probe configs set, and attaches every
-	// probe (pid target.uprobe_pid; with target.by_binary only in processes
+	// probe (at most CAPX_MAX_PROBES: the -f parser's limit) (pid target.uprobe_pid; with target.by_binary only in processes
 	// whose executable is target.exe_dev/exe_inode). Errors name the probe.
 	[[nodiscard]] static Result<std::unique_ptr<UprobeSet>> make(const std::vector<UprobeSpec> &probes, const uprobe::Target &target,
 						       const MbufLayout &layout, const bpf::FilterBodies &filter,
@@ -50,11 +51,11 @@ public:
 	[[nodiscard]] static Result<std::vector<bpf::ProgramCost>> verify(const uprobe::Target &target, const MbufLayout &layout,
 							    const bpf::FilterBodies &filter,
 							    const CaptureLimits &limits);
-	~UprobeSet();
+	~UprobeSet() override;
 
-	int events_map_fd() const;
-	std::size_t size() const;
-	[[nodiscard]] Result<capx_counters> counters(std::uint32_t probe_id) const;
+	int events_map_fd() const override;
+	std::size_t size() const override;
+	[[nodiscard]] Result<capx_counters> counters(std::uint32_t probe_id) const override;
 
 	struct Impl;
 

@@ -213,9 +213,6 @@ ProbeSet::~ProbeSet() = default;
 {
 	if (probes.empty())
 		return fail("no probe to attach");
-	if (probes.size() > CAPX_MAX_PROBES)
-		return fail_usage(fmt::format("{} probes are too many", probes.size()),
-				  fmt::format("at most {} in one session", CAPX_MAX_PROBES));
 	if (!bodies.buffer || !bodies.l3)
 		return fail("the skb probes need the filter for L2 and for L3 (FilterBodies::buffer and ::l3)");
 

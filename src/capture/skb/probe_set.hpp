@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "bpf/inject.hpp"
+#include "capture/bpf_ring_source.hpp"
 #include "capture/skb/probe_spec.hpp"
 #include "capx/event.h"
 #include "core/error.hpp"
@@ -41,9 +42,10 @@ struct ProbeFilters {
 // bpf/skb.bpf.c): `l2` is the Ethernet-compiled expression in buffer mode
 // (FilterBodies::buffer), `l3` the RAW-compiled one (FilterBodies::l3),
 // or a body that returns 0 when the expression needs a link-layer header.
-class ProbeSet {
+class ProbeSet final : public BpfProbes {
 public:
-	// Loads and attaches every probe. A probe with kprobe_fallback whose
+	// Loads and attaches every probe (at most CAPX_MAX_PROBES: the -f
+	// parser's limit). A probe with kprobe_fallback whose
 	// fentry program cannot load or attach is retried as a kprobe (logged at
 	// info level); attached_as() tells what each probe became.
 	[[nodiscard]] static Result<std::unique_ptr<ProbeSet>> make(const std::vector<ResolvedProbe> &probes,
@@ -54,13 +56,13 @@ public:
 	// the verifier took (the verifier budget test).
 	[[nodiscard]] static Result<std::vector<bpf::ProgramCost>> verify(const ResolvedProbe &probe, const ProbeFilters &filters,
 							    const bpf::FilterBodies &bodies);
-	~ProbeSet();
+	~ProbeSet() override;
 
-	int events_map_fd() const;
+	int events_map_fd() const override;
 	// The probe as attached (after any fallback).
 	const ResolvedProbe &attached_as(std::uint32_t probe_id) const;
-	std::size_t size() const;
-	[[nodiscard]] Result<capx_counters> counters(std::uint32_t probe_id) const;
+	std::size_t size() const override;
+	[[nodiscard]] Result<capx_counters> counters(std::uint32_t probe_id) const override;
 	// The kernel addresses of a recorded stack (capx_event.stack_id),
 	// innermost first; empty when it is no longer in the map.
 	std::vector<std::uint64_t> stack(std::uint32_t stack_id) const;

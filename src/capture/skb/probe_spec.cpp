@@ -326,17 +326,7 @@ const char *probe_kind_name(ProbeKind kind)
 
 [[nodiscard]] Result<std::vector<ProbeSpec>> parse_probe_specs(const std::vector<std::string> &arguments)
 {
-	auto pieces = split_probe_list(arguments, kGrammarHint);
-	if (!pieces)
-		return std::unexpected(std::move(pieces.error()));
-	std::vector<ProbeSpec> specs;
-	for (std::string_view piece : *pieces) {
-		auto spec = parse_one(piece);
-		if (!spec)
-			return std::unexpected(spec.error());
-		specs.push_back(std::move(*spec));
-	}
-	return specs;
+	return parse_probe_list<ProbeSpec>(arguments, kGrammarHint, parse_one);
 }
 
 [[nodiscard]] Result<ResolvedProbe> resolve_probe(const ProbeSpec &spec, const bpf::KernelBtf &btf)

@@ -5,10 +5,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cstddef>
 #include <cstring>
-#include <iterator>
 #include <string>
 #include <string_view>
 
@@ -60,13 +58,14 @@ std::uint32_t own_netns_inode()
 RecordConverter::RecordConverter(WallClock clock, RecordLookups lookups, std::uint32_t snaplen)
 	: clock_(clock), lookups_(std::move(lookups)), snaplen_(snaplen)
 {
-	comment_.reserve(256);
+	stack_.reserve(256);
 }
 
-const std::string &RecordConverter::device_name(std::uint32_t ifindex, std::uint64_t now_ns)
+std::string_view RecordConverter::device_name(std::uint32_t ifindex, std::uint64_t now_ns)
 {
 	// if_indextoname() costs a socket and an ioctl: once per device and
-	// second, not once per packet.
+	// second, not once per packet. The names themselves stay (interned):
+	// packets handed over in one batch may still point at them.
 	if (now_ns - names_since_ns_ > kNameCacheLifetimeNs) {
 		names_.clear();
 		names_since_ns_ = now_ns;
@@ -75,126 +74,60 @@ const std::string &RecordConverter::device_name(std::uint32_t ifindex, std::uint
 	if (inserted) {
 		char name[IF_NAMESIZE] = {};
 		if (::if_indextoname(ifindex, name))
-			it->second = name;
+			it->second = *interned_.emplace(name).first;
 	}
 	return it->second;
 }
 
 std::optional<SkbRecord> RecordConverter::convert(std::span<const std::uint8_t> record)
 {
-	const SkbRecord *out = convert_in_place(record);
-	if (!out)
+	SkbRecord out;
+	if (!convert(record, out.packet, out.facts))
 		return std::nullopt;
-	return *out;
+	return out;
 }
 
-bool RecordConverter::convert_packet(std::span<const std::uint8_t> record, PacketView &out, bool &unreadable) const
+bool RecordConverter::convert(std::span<const std::uint8_t> record, PacketView &out, RecordFacts &facts)
 {
-	if (!bpf::event_to_packet(record, clock_, out, false))
+	if (!bpf::event_to_packet(record, clock_, out))
 		return false;
-	// Only the field read below: the whole header is event_to_packet's.
-	capx_u32 flags;
-	std::memcpy(&flags, record.data() + offsetof(capx_event, flags), sizeof(flags));
-	unreadable = (flags & CAPX_EVENT_TRUNCATED) &&
-		     out.data.size() < std::min<std::uint32_t>(snaplen_, CAPX_PACKET_BUF_SIZE);
-	return true;
-}
-
-const SkbRecord *RecordConverter::convert_in_place(std::span<const std::uint8_t> record)
-{
-	SkbRecord &out = record_;
-	if (!bpf::event_to_packet(record, clock_, out.packet, lookups_.describe))
-		return nullptr;
-	// Only the fields read below: the whole header is event_to_packet's.
-	capx_u32 flags;
-	std::memcpy(&flags, record.data() + offsetof(capx_event, flags), sizeof(flags));
-	out.l3 = (flags & CAPX_EVENT_L3) != 0;
-	out.unreadable_bytes = (flags & CAPX_EVENT_TRUNCATED) &&
-			       out.packet.data.size() < std::min<std::uint32_t>(snaplen_, CAPX_PACKET_BUF_SIZE);
-
-	// Built with to_chars, not fmt: this runs for every packet, and fmt's
-	// per-field parsing cost several times the rest of the conversion.
-	comment_.clear();
-	PacketMeta &m = out.packet.meta;
-	if (!lookups_.describe)
-		return &out; // meta left empty by event_to_packet
 	capx_event e;
 	std::memcpy(&e, record.data(), sizeof(e));
-	auto separate = [this] {
-		if (!comment_.empty())
-			comment_ += ' ';
-	};
-	if (m.ifindex) {
-		comment_ += "dev=";
-		append_number(comment_, *m.ifindex);
-		if (lookups_.own_netns != 0 && m.netns == lookups_.own_netns) {
-			const std::string &name = device_name(*m.ifindex, e.timestamp_ns);
-			if (!name.empty()) {
-				comment_ += '(';
-				comment_ += name;
-				comment_ += ')';
-			}
-		}
-	}
-	if (m.netns) {
-		separate();
-		comment_ += "netns=";
-		append_number(comment_, *m.netns);
-	}
-	if (m.cpu) {
-		separate();
-		comment_ += "cpu=";
-		append_number(comment_, *m.cpu);
-	}
-	if (m.pid) {
-		separate();
-		comment_ += "pid=";
-		append_number(comment_, *m.pid);
-		comment_ += " comm=";
-		comment_ += m.comm;
-	}
-	if (m.packet_id) {
-		separate();
-		comment_ += "skb=";
-		append_hex(comment_, *m.packet_id);
-	}
-	if (m.drop_reason) {
-		separate();
-		comment_ += "drop=";
-		std::string name = lookups_.drop_reason_name ? lookups_.drop_reason_name(*m.drop_reason) : std::string();
-		if (name.empty())
-			append_number(comment_, *m.drop_reason);
-		else
-			comment_ += short_drop_reason(name);
-	}
+	facts.l3 = (e.flags & CAPX_EVENT_L3) != 0;
+	facts.unreadable_bytes = (e.flags & CAPX_EVENT_TRUNCATED) &&
+				 out.data.size() < std::min<std::uint32_t>(snaplen_, CAPX_PACKET_BUF_SIZE);
+
+	PacketMeta &m = out.meta;
+	// What capx skb has always said: the task is whatever ran when the
+	// packet passed (often softirq borrowing it), so its pid and comm, not
+	// the thread.
+	m.tid.reset();
+	if (e.flags & CAPX_EVENT_HAS_PACKET_ID)
+		m.skb = e.packet_id;
+	if (m.ifindex && lookups_.own_netns != 0 && m.netns == lookups_.own_netns)
+		m.ifname = device_name(*m.ifindex, e.timestamp_ns);
+	if (m.drop_reason && lookups_.drop_reason_name)
+		m.drop_reason_name = short_drop_reason(lookups_.drop_reason_name(*m.drop_reason));
 	if ((e.flags & CAPX_EVENT_HAS_STACK) && lookups_.stack) {
-		auto addresses = lookups_.stack(e.stack_id);
-		bool first = true, in_probe = true;
-		for (std::uint64_t address : addresses) {
+		stack_.clear();
+		bool in_probe = true;
+		for (std::uint64_t address : lookups_.stack(e.stack_id)) {
 			std::string symbol = lookups_.symbol ? lookups_.symbol(address) : std::string();
 			// The innermost frames are capx's own program and the
 			// kernel's code that called it: not where the packet was.
 			if (in_probe && is_probe_frame(symbol))
 				continue;
 			in_probe = false;
-			if (first) {
-				separate();
-				comment_ += "stack: ";
-				first = false;
-			} else {
-				comment_ += ';';
-			}
+			if (!stack_.empty())
+				stack_ += ';';
 			if (symbol.empty() || symbol.starts_with("0x"))
-				append_hex(comment_, address);
+				append_hex(stack_, address);
 			else
-				comment_ += symbol;
+				stack_ += symbol;
 		}
+		m.stack = stack_;
 	}
-
-	// The text says all of this; describe_meta() would say it again.
-	m = PacketMeta{};
-	m.comment = comment_;
-	return &out;
+	return true;
 }
 
 } // namespace capx::skb

@@ -4,15 +4,15 @@
 #include "capture/skb/skb_source.hpp"
 
 #include <algorithm>
-#include <array>
 #include <chrono>
 
 #include <fmt/format.h>
 
 #include "bpf/btf.hpp"
+#include "bpf/capture_maps.hpp"
 #include "bpf/kallsyms.hpp"
 #include "bpf/ring_buffer.hpp"
-#include "capture/bpf_ring_read.hpp"
+#include "capture/bpf_ring_source.hpp"
 #include "capture/skb/drop_reason.hpp"
 #include "capture/skb/probe_set.hpp"
 #include "capture/skb/probe_spec.hpp"
@@ -28,103 +28,46 @@ namespace capx::skb {
 
 namespace {
 
-class SkbSourceImpl final : public Source, private bpf::RecordHandler {
+class SkbSourceImpl final : public BpfRingSource {
 public:
-	SkbSourceImpl(std::unique_ptr<ProbeSet> probes, bpf::RingBuffer ring, std::vector<CapturePoint> points,
+	SkbSourceImpl(std::unique_ptr<BpfProbes> probes, bpf::RingBuffer ring, std::vector<CapturePoint> points,
 		      RecordConverter converter)
-		: probes_(std::move(probes)), ring_(std::move(ring)), points_(std::move(points)),
-		  converter_(std::move(converter))
+		: BpfRingSource(std::move(probes), std::move(ring), std::move(points)), converter_(std::move(converter))
 	{
-	}
-
-	std::span<const CapturePoint> capture_points() const override { return points_; }
-
-	[[nodiscard]] Result<void> poll(std::chrono::milliseconds timeout, PacketConsumer &consumer) override
-	{
-		consumer_ = &consumer;
-		auto r = read_ring(ring_, *this, timeout);
-		consumer_ = nullptr;
-		// The records read are released (the consumer position is
-		// stored), so the output may write now: a file sink writes out
-		// whole chunks here and reads its clock once per batch instead
-		// of per record (src/output/file_output.hpp).
-		if (r)
-			(void)consumer.on_batch_end();
-		return r;
-	}
-
-	[[nodiscard]] Result<SourceStats> stats() override
-	{
-		SourceStats out;
-		for (std::uint32_t id = 0; id < probes_->size(); id++) {
-			auto c = probes_->counters(id);
-			if (!c)
-				return std::unexpected(std::move(c.error()));
-			// tcpdump on Linux counts as "received by filter" what passed
-			// the filter, kept or dropped (tp_packets includes tp_drops,
-			// packet_getsockopt in net/packet/af_packet.c); so does capx
-			// ring. Packets lost before the filter could say (no scratch
-			// slot free, a read the kernel refused) count as received and
-			// dropped: received - dropped is what reached the ring.
-			out.received += c->hits - std::min(c->hits, c->filtered_out);
-			out.dropped_kernel += c->lost_ring_full + c->lost_busy + c->errors;
-			std::string line = fmt::format("{}: hits {}, filtered out {}, captured {}, lost (ring full) {}, "
-						       "truncated {}",
-						       points_[id].name, c->hits, c->filtered_out, c->captured,
-						       c->lost_ring_full, c->truncated);
-			if (c->lost_busy)
-				line += fmt::format(", lost (busy) {}", c->lost_busy);
-			if (c->errors)
-				line += fmt::format(", errors {}", c->errors);
-			out.lines.push_back(std::move(line));
-		}
-		malformed_.report(out);
-		return out;
 	}
 
 private:
-	// Views of up to this many records go to the consumer as one batch
-	// (PacketConsumer::on_packets: a file sink encodes them in one loop and
-	// reads its clock once), when the output shows no metadata.
-	static constexpr std::size_t kBatch = 256;
-
-	// What MalformedRecords::usable() looks at.
-	struct Converted {
-		const PacketView &packet;
-	};
+	ProbeTally tally(const CapturePoint &point, const capx_counters &c) const override
+	{
+		ProbeTally t;
+		// tcpdump on Linux counts as "received by filter" what passed the
+		// filter, kept or dropped (tp_packets includes tp_drops,
+		// packet_getsockopt in net/packet/af_packet.c); so does capx ring.
+		// Packets lost before the filter could say (no scratch slot free,
+		// a read the kernel refused) count as received and dropped:
+		// received - dropped is what reached the ring.
+		t.received = c.hits - std::min(c.hits, c.filtered_out);
+		t.dropped = c.lost_ring_full + c.lost_busy + c.errors;
+		t.line = fmt::format("{}: hits {}, filtered out {}, captured {}, lost (ring full) {}, truncated {}",
+				     point.name, c.hits, c.filtered_out, c.captured, c.lost_ring_full, c.truncated);
+		if (c.lost_busy)
+			t.line += fmt::format(", lost (busy) {}", c.lost_busy);
+		if (c.errors)
+			t.line += fmt::format(", errors {}", c.errors);
+		return t;
+	}
 
 	bool on_record(std::span<const std::uint8_t> record) override
 	{
-		if (!converter_.describes()) {
-			PacketView &p = views_[pending_];
-			bool unreadable = false;
-			const bool ok = converter_.convert_packet(record, p, unreadable);
-			const Converted converted{p};
-			if (!malformed_.usable(ok ? &converted : nullptr, points_.size()))
-				return true;
-			if (unreadable)
-				warn_unreadable();
-			if (++pending_ == views_.size())
-				return on_release();
+		// A packet's stack text lives in the converter until the next
+		// record: with -S each packet goes on by itself.
+		PacketView &p = converter_.keeps_stacks() ? single_ : next_view();
+		RecordFacts facts;
+		if (!usable(converter_.convert(record, p, facts) ? &p : nullptr))
 			return true;
-		}
-		const SkbRecord *converted = converter_.convert_in_place(record);
-		if (!malformed_.usable(converted, points_.size()))
-			return true;
-		if (converted->unreadable_bytes)
+		if (facts.unreadable_bytes)
 			warn_unreadable();
-		return consumer_->on_packet(converted->packet);
-	}
-
-	// The views point into the ring: handed over before it takes the
-	// records back.
-	bool on_release() override
-	{
-		if (pending_ == 0)
-			return true;
-		const std::size_t n = pending_;
-		pending_ = 0;
-		return consumer_->on_packets(PacketBatch(views_.data(), n));
+		return &p == &single_ ? deliver(p) : queue_view();
 	}
 
 	void warn_unreadable()
@@ -136,33 +79,15 @@ private:
 			     "truncated, counted per probe): this kernel does not let capx read them");
 	}
 
-	// Declared in this order so that the ring is unmapped before the
-	// probes (and the map it reads) go away.
-	std::unique_ptr<ProbeSet> probes_;
-	bpf::RingBuffer ring_;
-	std::vector<CapturePoint> points_;
 	RecordConverter converter_;
-	PacketConsumer *consumer_ = nullptr;
-	MalformedRecords malformed_;
+	PacketView single_;
 	bool warned_unreadable_ = false;
-	// The batch being filled: meta stays empty (convert_packet()).
-	std::array<PacketView, kBatch> views_{};
-	std::size_t pending_ = 0;
 };
 
 } // namespace
 
 [[nodiscard]] Result<std::unique_ptr<Source>> SkbSource::make(const SkbConfig &config)
 {
-	auto specs = parse_probe_specs(config.probes);
-	if (!specs)
-		return std::unexpected(std::move(specs.error()));
-	if (specs->empty())
-		return fail_usage("no probe given", "e.g. capx skb -f tp:net:netif_receive_skb icmp");
-	if (specs->size() > CAPX_MAX_PROBES)
-		return fail_usage(fmt::format("{} probes given; capx skb takes at most {}", specs->size(),
-					      CAPX_MAX_PROBES));
-
 	// Empty in the config means "not given" (0: every device, every
 	// namespace); the resolvers refuse an empty word, so `-i ""` and
 	// `--netns ""` cannot mean "any" by accident.
@@ -180,7 +105,7 @@ private:
 		filters.netns = *netns;
 	}
 	filters.mark = config.mark;
-	filters.snaplen = std::min<std::uint32_t>(config.snaplen, CAPX_PACKET_BUF_SIZE);
+	filters.snaplen = bpf::record_snaplen(config.snaplen);
 	filters.stacks = config.stacks;
 
 	auto filter = build_skb_filter(config.expression, filters.snaplen);
@@ -195,7 +120,7 @@ private:
 		return std::unexpected(std::move(btf.error()));
 	std::vector<ResolvedProbe> resolved;
 	bool drop_reasons = false;
-	for (const auto &spec : *specs) {
+	for (const auto &spec : config.probes) {
 		auto probe = resolve_probe(spec, *btf);
 		if (!probe)
 			return std::unexpected(std::move(probe.error()));
@@ -206,10 +131,6 @@ private:
 	auto probes = ProbeSet::make(resolved, filters, filter->bodies, config.ring_kib * 1024);
 	if (!probes)
 		return std::unexpected(bpf::explain_refusal(std::move(probes.error()), "skb", config.expression));
-	auto ring = bpf::RingBuffer::open((*probes)->events_map_fd());
-	if (!ring)
-		return std::unexpected(std::move(ring.error()));
-
 	std::vector<CapturePoint> points;
 	for (std::uint32_t id = 0; id < (*probes)->size(); id++) {
 		const ResolvedProbe &p = (*probes)->attached_as(id);
@@ -224,16 +145,12 @@ private:
 
 	RecordLookups lookups;
 	lookups.own_netns = own_netns_inode();
-	lookups.describe = config.describe_packets;
-	if (config.stacks && !config.describe_packets)
-		spdlog::warn("-S: stacks are written into pcapng packet comments and --print lines; "
-			     "this output has no place for them");
 	if (drop_reasons) {
 		// The values change between kernels: names from this one's BTF.
 		auto names = std::make_shared<DropReasons>(DropReasons::from_btf(*btf));
-		lookups.drop_reason_name = [names](std::uint32_t reason) { return std::string(names->name(reason)); };
+		lookups.drop_reason_name = [names](std::uint32_t reason) { return names->name(reason); };
 	}
-	if (config.stacks) {
+	if (filters.stacks) {
 		const ProbeSet *set = probes->get();
 		lookups.stack = [set](std::uint32_t id) { return set->stack(id); };
 		const auto &symbols = bpf::Kallsyms::kernel();
@@ -244,8 +161,7 @@ private:
 	}
 	RecordConverter converter(WallClock::measure(CLOCK_MONOTONIC), std::move(lookups), filters.snaplen);
 
-	return std::make_unique<SkbSourceImpl>(std::move(*probes), std::move(*ring), std::move(points),
-					       std::move(converter));
+	return BpfRingSource::make<SkbSourceImpl>(std::move(*probes), std::move(points), std::move(converter));
 }
 
 } // namespace capx::skb

@@ -9,14 +9,16 @@
 #include <string>
 #include <vector>
 
+#include "capture/skb/probe_spec.hpp"
 #include "capture/source.hpp"
 #include "core/error.hpp"
 #include "core/snaplen.hpp"
 
 namespace capx::skb {
 
+// What the CLI parsed (src/cli/skb.cpp); the source takes it as it is.
 struct SkbConfig {
-	std::vector<std::string> probes;   // -f arguments, as given
+	std::vector<ProbeSpec> probes;     // -f, parsed (not empty)
 	std::string expression;            // tcpdump filter
 	std::uint32_t snaplen = kMaxSnaplen;    // -s (capped to CAPX_PACKET_BUF_SIZE)
 	std::string interface;             // -i: name or index, empty: any
@@ -24,9 +26,6 @@ struct SkbConfig {
 	std::optional<std::uint32_t> mark; // --mark
 	bool stacks = false;               // -S
 	std::uint64_t ring_kib = 8192;     // -B
-	// The output shows packet metadata (pcapng, the printer): when it does
-	// not, no comment is built and no stack looked up.
-	bool describe_packets = true;
 };
 
 class SkbSource {

@@ -17,7 +17,7 @@
 #include <fmt/format.h>
 
 #include "bpf/filter_test_program.hpp"
-#include "capture/pcap_reader.hpp"
+#include "output/pcap_reader.hpp"
 #include "filter/cbpf.hpp"
 #include "filter/compiled_filter.hpp"
 #include "filter/ebpf_translator.hpp"

@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <memory>
 
-#include "capture/pcap_reader.hpp"
+#include "output/pcap_reader.hpp"
 
 using namespace capx;
 namespace fs = std::filesystem;

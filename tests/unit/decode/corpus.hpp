@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "capture/pcap_reader.hpp"
+#include "output/pcap_reader.hpp"
 #include "output/decode/decode.hpp"
 
 namespace capx::test {

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <random>
 
-#include "capture/pcap_reader.hpp"
+#include "output/pcap_reader.hpp"
 
 namespace capx::test {
 

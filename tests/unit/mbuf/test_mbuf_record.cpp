@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Ring records of bpf/mbuf.bpf.c as packets: hand-built capx_event records
-// through mbuf::RecordConverter, the comment text checked whole, and what
+// through mbuf::RecordConverter, their metadata typed and as text, and what
 // the sinks make of the metadata.
 #include <catch2/catch.hpp>
 
@@ -48,14 +48,14 @@ WallClock clock_for_test()
 
 } // namespace
 
-TEST_CASE("a --port record says port, queue, direction, task and mbuf", "[mbuf][record]")
+TEST_CASE("a --port record has port, queue, direction, task and mbuf", "[mbuf][record]")
 {
 	WallClock clock = clock_for_test();
-	mbuf::RecordConverter converter(clock, true);
+	mbuf::RecordConverter converter(clock);
 	auto r = event_record(port_event(), 64);
 	auto out = converter.convert(r);
 	REQUIRE(out);
-	CHECK(out->packet.meta.comment == "port=1 queue=2 rx pid=4242 tid=4245 comm=lcore-worker-1 mbuf=0x17fd3a2c0");
+	CHECK(describe_meta(out->packet.meta) == "port=1 queue=2 pid=4242 tid=4245 comm=lcore-worker-1 mbuf=0x17fd3a2c0");
 	CHECK(out->packet.meta.direction == Direction::Inbound);
 	CHECK(out->pid == 4242);
 	CHECK(out->packet.wire_len == 1514);
@@ -65,18 +65,22 @@ TEST_CASE("a --port record says port, queue, direction, task and mbuf", "[mbuf][
 	CHECK(out->packet.data.data() == r.data() + sizeof(capx_event));
 	CHECK(out->packet.timestamp_ns == clock.to_wall_ns(7'000'000'456));
 	CHECK(out->packet.capture_point == 0);
-	// The comment is the whole description: the printer and pcapng show it
-	// once, the direction as their own word and flag.
-	CHECK(describe_meta(out->packet.meta) == out->packet.meta.comment);
-	CHECK_FALSE(out->packet.meta.pid);
+	// Typed, for every sink (pcapng also puts the queue and the direction
+	// in options): the address is the mbuf's, not a pcapng packet id; the
+	// CPU is not said.
+	CHECK(out->packet.meta.port == 1u);
+	CHECK(out->packet.meta.queue == 2u);
+	CHECK(out->packet.meta.pid == 4242u);
+	CHECK(out->packet.meta.tid == 4245u);
+	CHECK(out->packet.meta.mbuf == 0x17fd3a2c0u);
 	CHECK_FALSE(out->packet.meta.cpu);
-	CHECK_FALSE(out->packet.meta.queue);
+	CHECK_FALSE(out->packet.meta.skb);
 	CHECK_FALSE(out->packet.meta.packet_id);
 }
 
 TEST_CASE("a -f record shows only what the probe knows", "[mbuf][record]")
 {
-	mbuf::RecordConverter converter(clock_for_test(), true);
+	mbuf::RecordConverter converter(clock_for_test());
 	capx_event e = port_event();
 	e.flags = CAPX_EVENT_HAS_TASK | CAPX_EVENT_HAS_PACKET_ID;
 	e.probe_id = 3;
@@ -84,7 +88,7 @@ TEST_CASE("a -f record shows only what the probe knows", "[mbuf][record]")
 	auto r = event_record(e, 10);
 	auto out = converter.convert(r);
 	REQUIRE(out);
-	CHECK(out->packet.meta.comment == "pid=4242 tid=4245 comm=lcore-worker-1 mbuf=0x17fd3a2c0");
+	CHECK(describe_meta(out->packet.meta) == "pid=4242 tid=4245 comm=lcore-worker-1 mbuf=0x17fd3a2c0");
 	CHECK(out->packet.meta.direction == Direction::Unknown);
 	CHECK(out->packet.capture_point == 3);
 
@@ -93,7 +97,7 @@ TEST_CASE("a -f record shows only what the probe knows", "[mbuf][record]")
 	auto r2 = event_record(e, 10);
 	auto out2 = converter.convert(r2);
 	REQUIRE(out2);
-	CHECK(out2->packet.meta.comment == "port=0 tx");
+	CHECK(describe_meta(out2->packet.meta) == "port=0");
 	CHECK(out2->packet.meta.direction == Direction::Outbound);
 	CHECK_FALSE(out2->pid);
 
@@ -101,30 +105,13 @@ TEST_CASE("a -f record shows only what the probe knows", "[mbuf][record]")
 	auto r3 = event_record(e, 10);
 	auto out3 = converter.convert(r3);
 	REQUIRE(out3);
-	CHECK(out3->packet.meta.comment.empty());
-	// The comment of the previous record is not left behind.
+	// The metadata of the previous record is not left behind.
 	CHECK(describe_meta(out3->packet.meta).empty());
-}
-
-TEST_CASE("without a place for the comment none is built", "[mbuf][record]")
-{
-	mbuf::RecordConverter converter(clock_for_test(), false);
-	capx_event e = port_event();
-	e.cap_len = 20;
-	auto r = event_record(e, 20);
-	auto out = converter.convert(r);
-	REQUIRE(out);
-	CHECK(out->packet.meta.comment.empty());
-	CHECK(describe_meta(out->packet.meta).empty());
-	// The direction is still there for the pcapng flags word, and the pid
-	// for following processes.
-	CHECK(out->packet.meta.direction == Direction::Inbound);
-	CHECK(out->pid == 4242);
 }
 
 TEST_CASE("malformed records are refused", "[mbuf][record]")
 {
-	mbuf::RecordConverter converter(clock_for_test(), true);
+	mbuf::RecordConverter converter(clock_for_test());
 	capx_event e = port_event();
 	auto full = event_record(e, 64);
 	// Shorter than the header.
@@ -188,7 +175,7 @@ TEST_CASE("a batch record splits into its packets in the burst's order", "[mbuf]
 	REQUIRE(mbuf::split_batch(r, packets));
 	REQUIRE(packets.size() == 3);
 	WallClock clock = clock_for_test();
-	mbuf::RecordConverter converter(clock, true);
+	mbuf::RecordConverter converter(clock);
 	const std::uint8_t firsts[] = {10, 20, 30};
 	const std::size_t lens[] = {60, 5, 64};
 	for (std::size_t i = 0; i < 3; i++) {
@@ -201,7 +188,7 @@ TEST_CASE("a batch record splits into its packets in the burst's order", "[mbuf]
 		CHECK(out->packet.data.front() == firsts[i]);
 		CHECK(out->packet.data.back() == static_cast<std::uint8_t>(firsts[i] + lens[i] - 1));
 		const char *ids[] = {"mbuf=0xa", "mbuf=0x14", "mbuf=0x1e"}; // packet_id = first
-		CHECK(out->packet.meta.comment.ends_with(ids[i]));
+		CHECK(describe_meta(out->packet.meta).ends_with(ids[i]));
 	}
 }
 

@@ -142,11 +142,18 @@ TEST_CASE("-f lists are split at commas", "[mbuf][spec]")
 
 namespace {
 
+std::vector<MbufProbeSpec> specs(const std::vector<std::string> &texts)
+{
+	auto r = parse_probe_specs(texts);
+	REQUIRE(r);
+	return *r;
+}
+
 MbufConfig by_pid()
 {
 	MbufConfig c;
 	c.pid = 1;
-	c.probes = {"foo@1"};
+	c.probes = specs({"foo@1"});
 	return c;
 }
 
@@ -177,7 +184,7 @@ TEST_CASE("check_config accepts the documented forms", "[mbuf][config]")
 	c.pid.reset();
 	c.binary = "/usr/bin/dpdk-testpmd";
 	c.on_return = true;
-	c.probes = {"rte_eth_rx_burst@3", "x@2@3"};
+	c.probes = specs({"rte_eth_rx_burst@3", "x@2@3"});
 	CHECK(check_config(c));
 	MbufConfig p = by_port();
 	p.rx = false;
@@ -222,12 +229,18 @@ TEST_CASE("check_config refuses conflicting or missing options", "[mbuf][config]
 	c = by_port();
 	c.on_return = true;
 	CHECK_THAT(config_error(c), Catch::Contains("--ret applies to -f"));
-	c = by_pid();
-	c.probes = {"foo@1", "bar@9"};
-	CHECK_THAT(config_error(c), Catch::Contains("'bar@9'"));
-	c = by_pid();
-	c.probes.clear();
-	for (int i = 0; i < 65; i++)
-		c.probes.push_back("f@1");
-	CHECK_THAT(config_error(c), Catch::Contains("at most 64"));
+}
+
+TEST_CASE("the -f parser refuses a bad spec and more probes than a capture takes", "[mbuf][config]")
+{
+	auto bad = parse_probe_specs({"foo@1", "bar@9"});
+	REQUIRE_FALSE(bad);
+	CHECK_THAT(bad.error().message, Catch::Contains("'bar@9'"));
+	std::vector<std::string> many(65, "f@1");
+	auto r = parse_probe_specs(many);
+	REQUIRE_FALSE(r);
+	CHECK(r.error().status == ExitStatus::Usage);
+	CHECK_THAT(r.error().message, Catch::Contains("at most 64"));
+	many.pop_back();
+	CHECK(parse_probe_specs(many));
 }

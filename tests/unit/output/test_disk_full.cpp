@@ -12,7 +12,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "capture/pcap_reader.hpp"
+#include "output/pcap_reader.hpp"
 #include "output/file_sink.hpp"
 #include "output/pcap_format.hpp"
 #include "output/pcapng_format.hpp"

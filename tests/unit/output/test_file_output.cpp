@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "capture/pcap_reader.hpp"
+#include "output/pcap_reader.hpp"
 #include "output/file_output.hpp"
 #include "output/file_sink.hpp"
 #include "output/pcap_format.hpp"

@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "capture/pcap_reader.hpp"
+#include "output/pcap_reader.hpp"
 #include "output/file_sink.hpp"
 #include "output/pcap_format.hpp"
 #include "output_test_support.hpp"

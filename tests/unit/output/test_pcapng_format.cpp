@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "capture/pcap_reader.hpp"
+#include "output/pcap_reader.hpp"
 #include "output/file_sink.hpp"
 #include "output/packet_meta_text.hpp"
 #include "output/pcapng_format.hpp"
@@ -45,6 +45,7 @@ std::vector<SamplePacket> samples_with_meta()
 	a.meta.pid = 42;
 	a.comm = "curl";
 	a.meta.drops_before = 3;
+	a.meta.skb = 0xffff888012345678ull;
 	a.meta.packet_id = 0xffff888012345678ull;
 	a.meta.queue = 1;
 	out.push_back(a);
@@ -106,7 +107,7 @@ TEST_CASE("tshark reads pcapng interfaces, flags, comments and counters", "[outp
 	REQUIRE(out.size() == 3);
 	auto samples = samples_with_meta();
 	std::string comment = describe_meta(samples[0].view().meta);
-	CHECK(comment == "if=2 cpu=1 pid=42 comm=curl queue=1 skb=0xffff888012345678");
+	CHECK(comment == "dev=2 queue=1 cpu=1 pid=42 comm=curl skb=0xffff888012345678");
 	CHECK(out[0] == fmt::format("eth0|AF_PACKET TPACKET_V3 ring|0x00000001|{}|3|18446612682375452280|1||"
 				    "1700000000.123456789|46|46|10.0.0.2",
 				    comment));

@@ -11,7 +11,7 @@
 
 #include <fmt/format.h>
 
-#include "capture/pcap_reader.hpp"
+#include "output/pcap_reader.hpp"
 #include "output/file_sink.hpp"
 #include "output/pcap_format.hpp"
 #include "output/pcapng_format.hpp"

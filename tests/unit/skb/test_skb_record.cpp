@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Ring records of bpf/skb.bpf.c as packets: hand-built capx_event records
-// through skb::RecordConverter, with the comment text checked whole.
+// through skb::RecordConverter, with their metadata typed and as text.
 #include <catch2/catch.hpp>
 
 #include <cstring>
@@ -45,13 +45,15 @@ skb::RecordLookups lookups(std::uint32_t own_netns)
 {
 	skb::RecordLookups l;
 	l.own_netns = own_netns;
-	l.drop_reason_name = [](std::uint32_t v) { return v == 2 ? std::string("SKB_DROP_REASON_NO_SOCKET") : std::string(); };
+	l.drop_reason_name = [](std::uint32_t v) {
+		return v == 2 ? std::string_view("SKB_DROP_REASON_NO_SOCKET") : std::string_view();
+	};
 	return l;
 }
 
 } // namespace
 
-TEST_CASE("a record becomes a packet with the comment of capx skb", "[skb][record]")
+TEST_CASE("a record becomes a packet with the metadata of capx skb", "[skb][record]")
 {
 	const std::uint32_t own = skb::own_netns_inode();
 	REQUIRE(own != 0);
@@ -66,14 +68,20 @@ TEST_CASE("a record becomes a packet with the comment of capx skb", "[skb][recor
 	REQUIRE(p.data.size() == 60);
 	CHECK(p.data.data() == r.data() + sizeof(capx_event));
 	CHECK(p.data[59] == 59);
-	CHECK_FALSE(out->l3);
-	CHECK_FALSE(out->unreadable_bytes);
-	CHECK(p.meta.comment == fmt::format("dev=1(lo) netns={} cpu=3 pid=42 comm=curl skb=0xffff888100b84c00 "
-					    "drop=NO_SOCKET",
-					    own));
-	// The comment is the whole description: sinks print it once.
-	CHECK(describe_meta(p.meta) == p.meta.comment);
-	CHECK_FALSE(p.meta.ifindex);
+	CHECK_FALSE(out->facts.l3);
+	CHECK_FALSE(out->facts.unreadable_bytes);
+	CHECK(describe_meta(p.meta) == fmt::format("dev=1(lo) netns={} cpu=3 pid=42 comm=curl skb=0xffff888100b84c00 "
+						   "drop=NO_SOCKET",
+						   own));
+	// Typed, for every sink: the address is the sk_buff's, not a pcapng
+	// packet id; the thread is not said.
+	CHECK(p.meta.ifindex == 1u);
+	CHECK(p.meta.ifname == "lo");
+	CHECK(p.meta.skb == 0xffff888100b84c00u);
+	CHECK(p.meta.drop_reason == 2u);
+	CHECK(p.meta.drop_reason_name == "NO_SOCKET");
+	CHECK_FALSE(p.meta.tid);
+	CHECK_FALSE(p.meta.mbuf);
 	CHECK_FALSE(p.meta.packet_id);
 }
 
@@ -85,12 +93,12 @@ TEST_CASE("devices of other namespaces are named by index only", "[skb][record]"
 	e.drop_reason = 77; // no name known
 	auto out = converter.convert(event_record(e, 60));
 	REQUIRE(out);
-	CHECK(out->packet.meta.comment == fmt::format("dev=1 netns={} cpu=3 pid=42 comm=curl skb=0xffff888100b84c00 "
-						      "drop=77",
-						      own + 1));
+	CHECK(describe_meta(out->packet.meta) == fmt::format("dev=1 netns={} cpu=3 pid=42 comm=curl "
+							     "skb=0xffff888100b84c00 drop=77",
+							     own + 1));
 }
 
-TEST_CASE("only the facts a record has are in its comment", "[skb][record]")
+TEST_CASE("only the facts a record has are in its metadata", "[skb][record]")
 {
 	skb::RecordConverter converter(WallClock{}, skb::RecordLookups{}, kMaxSnaplen);
 	capx_event e{};
@@ -101,8 +109,8 @@ TEST_CASE("only the facts a record has are in its comment", "[skb][record]")
 	e.packet_id = 0x1234;
 	auto out = converter.convert(event_record(e, 42));
 	REQUIRE(out);
-	CHECK(out->packet.meta.comment == "cpu=0 skb=0x1234");
-	CHECK(out->l3);
+	CHECK(describe_meta(out->packet.meta) == "cpu=0 skb=0x1234");
+	CHECK(out->facts.l3);
 }
 
 TEST_CASE("stacks are symbolized, without the probe's own frames", "[skb][record]")
@@ -133,7 +141,7 @@ TEST_CASE("stacks are symbolized, without the probe's own frames", "[skb][record
 	e.stack_id = 7;
 	auto out = converter.convert(event_record(e, 14));
 	REQUIRE(out);
-	CHECK(out->packet.meta.comment ==
+	CHECK(describe_meta(out->packet.meta) ==
 	      "cpu=1 stack: __netif_receive_skb_core.constprop.0+0x333;0xffffffff81000099;process_backlog+0x83");
 
 	// A stack that is gone from the map adds nothing.
@@ -141,7 +149,7 @@ TEST_CASE("stacks are symbolized, without the probe's own frames", "[skb][record
 	skb::RecordConverter gone(WallClock{}, l, kMaxSnaplen);
 	auto out2 = gone.convert(event_record(e, 14));
 	REQUIRE(out2);
-	CHECK(out2->packet.meta.comment == "cpu=1");
+	CHECK(describe_meta(out2->packet.meta) == "cpu=1");
 }
 
 TEST_CASE("truncation for unreadable bytes is told from the buffer limit", "[skb][record]")
@@ -153,14 +161,14 @@ TEST_CASE("truncation for unreadable bytes is told from the buffer limit", "[skb
 	e.cap_len = 200; // the linear part only: the fragments were not read
 	auto out = converter.convert(event_record(e, 200));
 	REQUIRE(out);
-	CHECK(out->unreadable_bytes);
+	CHECK(out->facts.unreadable_bytes);
 	CHECK(out->packet.wire_len == 9000);
 
 	e.wire_len = 70000;
 	e.cap_len = CAPX_PACKET_BUF_SIZE; // as much as a record holds
 	out = converter.convert(event_record(e, CAPX_PACKET_BUF_SIZE));
 	REQUIRE(out);
-	CHECK_FALSE(out->unreadable_bytes);
+	CHECK_FALSE(out->facts.unreadable_bytes);
 
 	// Cut to the user's snaplen is no loss either.
 	skb::RecordConverter snap(WallClock{}, skb::RecordLookups{}, 100);
@@ -168,7 +176,7 @@ TEST_CASE("truncation for unreadable bytes is told from the buffer limit", "[skb
 	e.cap_len = 100;
 	out = snap.convert(event_record(e, 100));
 	REQUIRE(out);
-	CHECK_FALSE(out->unreadable_bytes);
+	CHECK_FALSE(out->facts.unreadable_bytes);
 }
 
 TEST_CASE("malformed records are refused", "[skb][record]")
@@ -184,60 +192,58 @@ TEST_CASE("malformed records are refused", "[skb][record]")
 	CHECK_FALSE(converter.convert(event_record(e, 100)));
 }
 
-TEST_CASE("no comment is built for an output without metadata", "[skb][record]")
+TEST_CASE("records convert one after another into the views of a batch", "[skb][record]")
 {
 	const std::uint32_t own = skb::own_netns_inode();
-	auto l = lookups(own);
-	bool stack_asked = false;
-	l.stack = [&stack_asked](std::uint32_t) {
-		stack_asked = true;
-		return std::vector<std::uint64_t>{0xffffffff81000000};
-	};
-	l.describe = false;
-	skb::RecordConverter converter(WallClock{}, l, kMaxSnaplen);
-	auto e = full_event(own);
-	e.flags |= CAPX_EVENT_HAS_STACK;
-	auto out = converter.convert(event_record(e, 60));
-	REQUIRE(out);
-	CHECK(out->packet.meta.comment.empty());
-	CHECK(describe_meta(out->packet.meta).empty());
-	CHECK(out->packet.data.size() == 60);
-	CHECK_FALSE(stack_asked); // no map lookup per packet for nothing
-
-	// Record after record in place (the per-packet path reads only the
-	// leading fields and leaves the empty metadata as it is).
-	for (std::uint32_t len : {20u, 60u, 0u}) {
+	skb::RecordConverter converter(WallClock{}, lookups(own), kMaxSnaplen);
+	CHECK_FALSE(converter.keeps_stacks());
+	std::vector<std::vector<std::uint8_t>> records;
+	std::vector<PacketView> views(3);
+	const std::uint32_t lens[] = {20, 60, 0};
+	for (std::size_t i = 0; i < 3; i++) {
 		auto f = full_event(own);
-		f.timestamp_ns = 7'000'000'000ull + len;
-		f.wire_len = 98 + len;
-		f.cap_len = len;
-		f.probe_id = len % 3;
+		// The last one a second and more later: the name cache starts
+		// over, the names the earlier views point at stay.
+		f.timestamp_ns = 7'000'000'000ull + lens[i] + (i == 2 ? 2'000'000'000ull : 0);
+		f.wire_len = 98 + lens[i];
+		f.cap_len = lens[i];
+		f.probe_id = lens[i] % 3;
 		f.flags |= CAPX_EVENT_L3;
-		auto r = event_record(f, len);
-		const skb::SkbRecord *in_place = converter.convert_in_place(r);
-		REQUIRE(in_place);
-		CHECK(in_place->packet.timestamp_ns == 7'000'000'000ull + len);
-		CHECK(in_place->packet.wire_len == 98 + len);
-		CHECK(in_place->packet.data.size() == len);
-		CHECK(in_place->packet.data.data() == r.data() + sizeof(capx_event));
-		CHECK(in_place->packet.capture_point == len % 3);
-		CHECK(in_place->l3);
-		CHECK(describe_meta(in_place->packet.meta).empty());
-		CHECK_FALSE(in_place->packet.meta.ifindex);
-		CHECK_FALSE(in_place->packet.meta.pid);
+		if (i == 1)
+			f.flags &= ~(CAPX_EVENT_HAS_TASK | CAPX_EVENT_HAS_DROP_REASON);
+		records.push_back(event_record(f, lens[i]));
+		skb::RecordFacts facts;
+		REQUIRE(converter.convert(records.back(), views[i], facts));
+		CHECK(facts.l3);
+		CHECK_FALSE(facts.unreadable_bytes);
 	}
-	// Malformed the same as with metadata: cap_len past the end, more
-	// captured than on the wire, shorter than a header.
+	for (std::size_t i = 0; i < 3; i++) {
+		const PacketView &v = views[i];
+		INFO(i);
+		CHECK(v.timestamp_ns == 7'000'000'000ull + lens[i] + (i == 2 ? 2'000'000'000ull : 0));
+		CHECK(v.wire_len == 98 + lens[i]);
+		CHECK(v.data.size() == lens[i]);
+		CHECK(v.data.data() == records[i].data() + sizeof(capx_event));
+		CHECK(v.capture_point == lens[i] % 3);
+		CHECK(v.meta.ifname == "lo");
+		CHECK(v.meta.pid.has_value() == (i != 1));
+		CHECK(v.meta.comm == (i != 1 ? "curl" : ""));
+		CHECK(v.meta.drop_reason_name == (i != 1 ? "NO_SOCKET" : ""));
+	}
+	// Malformed: cap_len past the end, more captured than on the wire,
+	// shorter than a header.
 	auto bad = full_event(own);
 	bad.cap_len = 100;
 	auto r = event_record(bad, 60);
-	CHECK_FALSE(converter.convert_in_place(r));
+	PacketView v;
+	skb::RecordFacts facts;
+	CHECK_FALSE(converter.convert(r, v, facts));
 	bad.wire_len = 50;
-	CHECK_FALSE(converter.convert_in_place(event_record(bad, 100)));
-	CHECK_FALSE(converter.convert_in_place(std::span(r).first(sizeof(capx_event) - 1)));
+	CHECK_FALSE(converter.convert(event_record(bad, 100), v, facts));
+	CHECK_FALSE(converter.convert(std::span(r).first(sizeof(capx_event) - 1), v, facts));
 }
 
-TEST_CASE("the outputs that show metadata", "[skb][record]")
+TEST_CASE("the outputs that show metadata (for the -S warning)", "[skb][record]")
 {
 	OutputOptions o;
 	o.path = "x.pcap";

@@ -1,28 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "capture/pcap_reader.hpp"
+#include "output/pcap_reader.hpp"
 
 #include <cerrno>
 #include <cstring>
 
 #include <fmt/format.h>
 
-#include "core/pcap_magic.hpp"
+#include "output/pcap_numbers.hpp"
 #include "core/snaplen.hpp"
 
 namespace capx {
 
 namespace {
 
-// File magics: pcap(5) / pcap-savefile, and the pcapng draft (IETF
-// draft-ietf-opsawg-pcapng, section 4.1 for the SHB).
 constexpr std::uint32_t kPcapMicros = kPcapMagicMicroseconds;
 constexpr std::uint32_t kPcapNanos = kPcapMagicNanoseconds;
-constexpr std::uint32_t kPcapngShb = 0x0a0d0d0a;
-constexpr std::uint32_t kPcapngByteOrder = 0x1a2b3c4d;
-constexpr std::uint32_t kPcapngIdb = 1;
-constexpr std::uint32_t kPcapngSpb = 3;
-constexpr std::uint32_t kPcapngEpb = 6;
-constexpr std::uint16_t kOptIfTsresol = 9;
+constexpr std::uint32_t kPcapngShb = pcapng::kSectionHeaderBlock;
+constexpr std::uint32_t kPcapngByteOrder = pcapng::kByteOrderMagic;
+constexpr std::uint32_t kPcapngIdb = pcapng::kInterfaceDescriptionBlock;
+constexpr std::uint32_t kPcapngSpb = pcapng::kSimplePacketBlock;
+constexpr std::uint32_t kPcapngEpb = pcapng::kEnhancedPacketBlock;
+constexpr std::uint16_t kOptIfTsresol = pcapng::kIfTsresol;
 // No sane record is larger; guards against garbage lengths.
 constexpr std::uint32_t kMaxRecord = 256u << 20;
 
