@@ -75,7 +75,7 @@ bench_option --quick "" quick=1 "3 rounds of 3 s windows"
 bench_common_options build capx
 bench_option --alt PATH alt "the capx binary of the alt-MODE modes (an A/B of two builds)"
 bench_option --rounds N rounds "windows per mode (default 5; --quick 3)"
-bench_option --seconds N seconds "measured seconds per window (default 5; --quick 3)"
+bench_option --seconds N seconds "measured seconds per window (default 5; --quick 3; at least 2: testpmd prints its rate once a second, and a shorter window can catch no line of it)"
 bench_option --modes '"LIST"' modes "from: none packet-nomatch packet-all burst-nomatch burst-all burst-entry-nomatch burst-entry-all burst-tx-nomatch burst-tx-all burst-empty burst-hdr burst-hdr-stack burst-hdr-same burst-span burst-span-stack burst-split burst-tx-empty burst-tx-hdr burst-tx-span burst-tx-split, and alt-MODE for a capx MODE (default: the first five)"
 bench_option --nomatch '"EXPR"' nomatch "the filter of the -nomatch modes (default: \"udp port 1\"; net_null's packets are all zeros)"
 bench_option --floor-span N floor_span "bytes burst-span(-stack) reads per mbuf (default 320; -stack: <= 448)"
