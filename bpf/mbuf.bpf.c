@@ -165,7 +165,7 @@ struct mbuf_hdr {
  * verifier drops the dead branch on read-only data, is_branch_taken())
  * cut that to ~25, and made no difference that showed: bench/mbuf in
  * kernel.bpf_stats_enabled run time per hit and in forwarding rate, A/B in
- * one run (bench/README.md, mbuf), where the reads of the mbufs take most
+ * one run (bench/mbuf/run.sh --alt), where the reads of the mbufs take most
  * of a burst's time. So the plain form stays. */
 #define FIELD(raw, member, type)                                               \
 	({                                                                     \

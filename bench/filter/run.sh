@@ -1,28 +1,32 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 # ns per packet of libpcap's bpf_filter(), capx's executor (threaded and
 # native engines) and the translated eBPF (BPF_PROG_TEST_RUN) on ten typical
 # expressions. Root for the kernel columns.
 #
-# Usage: bench/filter/run.sh [--callgrind] [build-dir]
-#   --callgrind: instructions per packet of each user-space engine instead
-#   of times (valgrind's callgrind; independent of the machine's load).
+# bench/filter/run.sh [--callgrind] [build-dir]: see --help.
 # On a busy machine pin it and repeat it: taskset -c 1 bench/filter/run.sh
 set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../lib.sh
+. "$here/../lib.sh"
+
 callgrind=0
-if [[ ${1:-} == --callgrind ]]; then
-	callgrind=1
-	shift
-fi
-build=${1:-build}
-root=$(cd "$(dirname "$0")/../.." && pwd)
-ninja -C "$root/$build" bench/filter/filter-bench >/dev/null
-bench=$root/$build/bench/filter/filter-bench
+build=build
+bench_option --callgrind "" callgrind=1 "instructions per packet of each user-space engine instead of times (valgrind's callgrind; independent of the machine's load)"
+bench_option --build DIR build "meson build dir, relative to the repository or absolute (default: build; also the one positional argument)"
+bench_args_usage="[build-dir]"
+bench_parse_options "$@"
+[ ${#bench_args[@]} -le 1 ] || die "one build dir at most"
+build=${bench_args[0]:-$build}
+[[ $build == /* ]] || build=$bench_root/$build
+ninja -C "$build" bench/filter/filter-bench >/dev/null
+bench=$build/bench/filter/filter-bench
 if ((!callgrind)); then
 	exec "$bench"
 fi
 
-command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 1; }
+bench_require_commands valgrind
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 # Only the marked loops are counted (filter-bench --instructions dumps one

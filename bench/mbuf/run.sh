@@ -65,59 +65,30 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
+# shellcheck source=../lib.sh
+. "$here/../lib.sh"
 
-usage() {
-	cat <<EOF
-usage: $0 [options]
-  --quick           3 rounds of 3 s windows
-  --build DIR       meson build dir holding src/capx (default: \$CAPX_BUILD_ROOT or $root/build)
-  --capx PATH       capx binary (default: DIR/src/capx)
-  --alt PATH        the capx binary of the alt-MODE modes (an A/B of two builds)
-  --rounds N        windows per mode (default 5)
-  --seconds N       measured seconds per window (default 5)
-  --modes "LIST"    from: none packet-nomatch packet-all burst-nomatch burst-all
-                    burst-entry-nomatch burst-entry-all burst-tx-nomatch burst-tx-all
-                    burst-empty burst-hdr burst-hdr-stack burst-hdr-same burst-span
-                    burst-span-stack burst-split burst-tx-empty burst-tx-hdr burst-tx-span
-                    burst-tx-split
-                    (default: the first five)
-  --nomatch "EXPR"  the filter of the -nomatch modes (default: "udp port 1";
-                    net_null's packets are all zeros)
-  --floor-span N    bytes burst-span(-stack) reads per mbuf (default 320; -stack: <= 448)
-  --floor-data-at N where burst-split's second read starts (default 256)
-  --floor-data N    bytes burst-split's second read takes (default 64)
-  --out DIR         keep results.tsv and logs here (default: a temp dir)
-EOF
-}
-
-build=${CAPX_BUILD_ROOT:-$root/build}
-capx= alt= rounds=5 seconds=5 out= nomatch="udp port 1"
+quick=0 alt='' rounds='' seconds='' nomatch="udp port 1"
 floor_span=320 floor_data_at=256 floor_data=64
 modes="none packet-nomatch packet-all burst-nomatch burst-all"
-while [ $# -gt 0 ]; do
-	case $1 in
-	--quick) rounds=3 seconds=3 ;;
-	--build) build=$2; shift ;;
-	--capx) capx=$2; shift ;;
-	--alt) alt=$2; shift ;;
-	--rounds) rounds=$2; shift ;;
-	--seconds) seconds=$2; shift ;;
-	--modes) modes=$2; shift ;;
-	--nomatch) nomatch=$2; shift ;;
-	--floor-span) floor_span=$2; shift ;;
-	--floor-data-at) floor_data_at=$2; shift ;;
-	--floor-data) floor_data=$2; shift ;;
-	--out) out=$2; shift ;;
-	-h|--help) usage; exit 0 ;;
-	*) usage >&2; exit 2 ;;
-	esac
-	shift
-done
+bench_option --quick "" quick=1 "3 rounds of 3 s windows"
+bench_common_options build capx
+bench_option --alt PATH alt "the capx binary of the alt-MODE modes (an A/B of two builds)"
+bench_option --rounds N rounds "windows per mode (default 5; --quick 3)"
+bench_option --seconds N seconds "measured seconds per window (default 5; --quick 3; at least 2: testpmd prints its rate once a second, and a shorter window can catch no line of it)"
+bench_option --modes '"LIST"' modes "from: none packet-nomatch packet-all burst-nomatch burst-all burst-entry-nomatch burst-entry-all burst-tx-nomatch burst-tx-all burst-empty burst-hdr burst-hdr-stack burst-hdr-same burst-span burst-span-stack burst-split burst-tx-empty burst-tx-hdr burst-tx-span burst-tx-split, and alt-MODE for a capx MODE (default: the first five)"
+bench_option --nomatch '"EXPR"' nomatch "the filter of the -nomatch modes (default: \"udp port 1\"; net_null's packets are all zeros)"
+bench_option --floor-span N floor_span "bytes burst-span(-stack) reads per mbuf (default 320; -stack: <= 448)"
+bench_option --floor-data-at N floor_data_at "where burst-split's second read starts (default 256)"
+bench_option --floor-data N floor_data "bytes burst-split's second read takes (default 64)"
+bench_common_options out
+bench_option --out DIR out "keep results.tsv, summary.txt and logs here (default: a new /tmp/capx-bench-mbuf.* dir, kept)"
+bench_parse_options "$@"
 capx=${capx:-$build/src/capx}
-. "$here/../lib.sh"
+rounds=${rounds:-$([ $quick = 1 ] && echo 3 || echo 5)}
+seconds=${seconds:-$([ $quick = 1 ] && echo 3 || echo 5)}
 bench_require_root "uprobes"
-[ -x "$capx" ] || die "no capx at $capx (--build/--capx)"
+bench_require_built "$capx" capx
 case " $modes " in
 *" alt-"*) [ -n "$alt" ] && [ -x "$alt" ] || die "alt- modes need --alt PATH (a capx binary)" ;;
 esac
@@ -126,7 +97,7 @@ case " $modes " in
 *" burst-empty "* | *" burst-hdr "* | *" burst-hdr-stack "* | *" burst-hdr-same "* | *" burst-span "* | \
 	*" burst-span-stack "* | *" burst-split "* | *" burst-tx-empty "* | *" burst-tx-hdr "* | *" burst-tx-span "* | \
 	*" burst-tx-split "*)
-	[ -x "$floor" ] || die "no mbuf-floor at $floor (--build)" ;;
+	bench_require_built "$floor" mbuf-floor ;;
 esac
 bench_require_commands dpdk-testpmd
 
@@ -327,29 +298,31 @@ stop_capx() {
 	rm -f "$capdir/cap.pcap"
 }
 
-printf "round\tmode\tpps\n" >"$out/results.tsv"
-for r in $(seq "$rounds"); do
-	# Rotate the order each round.
-	set -- $modes
-	for _ in $(seq $(((r - 1) % $#))); do set -- "${@:2}" "$1"; done
-	for mode in "$@"; do
-		[ "$mode" = none ] || start_capx "$mode"
-		sleep 1
-		mark=$(wc -l <"$out/testpmd.log")
-		sleep "$seconds"
-		pps=$(rate_since "$mark")
-		if [ "$mode" != none ]; then
-			stop_capx # the summary comes at exit
-			printf "round %s %s: %s\n" "$r" "$mode" "$(grep -h "hits" "$out/capx-$mode.log" | tail -1)" \
-				>>"$out/capx-summaries.txt"
-		fi
-		printf "%s\t%s\t%s\n" "$r" "$mode" "$pps" >>"$out/results.tsv"
-		printf "round %s %-15s %s pps\n" "$r" "$mode" "$pps"
-	done
-done
+# One measured window of a mode: capx (or mbuf-floor) attached, a second
+# for testpmd's rate to settle, then the mean of the window's stats.
+window() { # size round mode
+	local r=$2 mode=$3 mark pps
+	[ "$mode" = none ] || start_capx "$mode"
+	sleep 1
+	mark=$(wc -l <"$out/testpmd.log")
+	sleep "$seconds"
+	pps=$(rate_since "$mark")
+	if [ "$mode" != none ]; then
+		stop_capx # the summary comes at exit
+		printf "round %s %s: %s\n" "$r" "$mode" "$(grep -h "hits" "$out/capx-$mode.log" | tail -1)" \
+			>>"$out/capx-summaries.txt"
+	fi
+	bench_row "$r" "$mode" "$pps"
+	printf "round %s %-15s %s pps\n" "$r" "$mode" "$pps"
+}
+
+logs=$out
+bench_results_init round mode pps
+# testpmd's packets are net_null's, 64 bytes: one size.
+bench_run_modes --sizes 64 --rotate window
 
 # Medians per mode; ns/packet; overhead over none; the burst/packet ratio.
-python3 - "$out/results.tsv" <<'EOF' | tee "$out/summary.txt"
+python3 - "$results" <<'EOF' | tee "$out/summary.txt"
 import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
 by = {}

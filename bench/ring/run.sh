@@ -7,100 +7,48 @@
 # generator run (same count, rate, size, flows), one tool after the other,
 # on a veth pair inside a network namespace this script makes and deletes.
 # The generator and the capture are pinned to different CPUs. See
-# bench/README.md for what is measured and how to read the result.
+# bench/README.md (## ring) for what is measured and how to read the result.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-
-usage() {
-	cat <<EOF
-usage: $0 [options]
-  --quick             fewer rates, 1 s per run (about 1-2 minutes)
-  --build DIR         meson build dir holding src/capx and tests/progs/capx-gen
-                      (default: \$CAPX_BUILD_ROOT or $root/build)
-  --capx PATH         capx binary (default: DIR/src/capx)
-  --gen PATH          capx-gen binary (default: DIR/tests/progs/capx-gen)
-  --tools "LIST"      tools to run, from: capx tcpdump netsniff-ng floor floor-v
-                      (default: capx tcpdump netsniff-ng; floor is
-                      DIR/bench/ring/ring-floor, the least a ring capture to
-                      a file can do, floor-v the same writing straight from
-                      the ring with writev(2): see bench/ring/floor.c)
-  --sizes "LIST"      frame sizes (default: "64 1500")
-  --rates "LIST"      offered rates in pps for every size (default: a ladder
-                      per size up to what the generator reaches; 0 = unpaced)
-  --sender xdp|sendmmsg
-                      how capx-gen sends (default xdp: the kernel sends,
-                      BPF_PROG_TEST_RUN live frames, ~2-3x sendmmsg's rate)
-  --keep-climbing     run every tool at every rate (default: a tool that lost
-                      at two rates in a row skips the higher paced rates)
-  --seconds N         traffic per run (default 3; --quick 1)
-  --ring-mb N         capture ring size for every tool (default 4)
-  --gen-cpu N         CPU for the generator (default 0)
-  --cap-cpu N         CPU for the capture (default 1)
-  --no-rt             do not run generator and capture as SCHED_FIFO
-  --cpu-budget PCT    give each capture only PCT% of its CPU (a cgroup CPU
-                      quota, 10 ms period; below 10%, a 1 ms quota in a
-                      longer period): makes the capture, not the
-                      generator, the bottleneck, so loss-free rates differ
-  --out DIR           keep results.tsv and logs here (default: a temp dir,
-                      removed unless --out is given)
-EOF
-}
+# shellcheck source=../lib.sh
+. "$here/../lib.sh"
 
 quick=0
-build=${CAPX_BUILD_ROOT:-$root/build}
-capx= gen=
 tools="capx tcpdump netsniff-ng"
 sizes="64 1500"
 rates=
 seconds=
 ring_mb=4
-gen_cpu=0
-cap_cpu=1
-rt=1
 budget=
-out=
 sender=xdp
 keep_climbing=0
-
-while [ $# -gt 0 ]; do
-	case "$1" in
-	--quick) quick=1 ;;
-	--build) build=$2; shift ;;
-	--capx) capx=$2; shift ;;
-	--gen) gen=$2; shift ;;
-	--tools) tools=$2; shift ;;
-	--sizes) sizes=$2; shift ;;
-	--rates) rates=$2; shift ;;
-	--seconds) seconds=$2; shift ;;
-	--ring-mb) ring_mb=$2; shift ;;
-	--gen-cpu) gen_cpu=$2; shift ;;
-	--cap-cpu) cap_cpu=$2; shift ;;
-	--no-rt) rt=0 ;;
-	--cpu-budget) budget=$2; shift ;;
-	--out) out=$2; shift ;;
-	--sender) sender=$2; shift ;;
-	--keep-climbing) keep_climbing=1 ;;
-	-h|--help) usage; exit 0 ;;
-	*) echo "run.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
-	esac
-	shift
-done
+bench_option --quick "" quick=1 "fewer rates, 1 s per run (about 1-2 minutes)"
+bench_common_options build capx gen
+bench_option --tools '"LIST"' tools "tools to run, from: capx tcpdump netsniff-ng floor floor-v (default: capx tcpdump netsniff-ng; floor is DIR/bench/ring/ring-floor, the least a ring capture to a file can do, floor-v the same writing straight from the ring with writev(2): see bench/ring/floor.c)"
+bench_option --sizes '"LIST"' sizes 'frame sizes (default: "64 1500")'
+bench_option --rates '"LIST"' rates "offered rates in pps for every size (default: a ladder per size up to what the generator reaches; 0 = unpaced)"
+bench_option --sender 'xdp|sendmmsg' sender "how capx-gen sends (default xdp: the kernel sends, BPF_PROG_TEST_RUN live frames, ~2-3x sendmmsg's rate)"
+bench_option --keep-climbing "" keep_climbing=1 "run every tool at every rate (default: a tool that lost at two rates in a row skips the higher paced rates)"
+bench_option --seconds N seconds "traffic per run (default 3; --quick 1)"
+bench_option --ring-mb N ring_mb "capture ring size for every tool (default 4)"
+bench_common_options gen-cpu cap-cpu no-rt
+bench_option --cpu-budget PCT budget "give each capture only PCT% of its CPU (a cgroup CPU quota, 10 ms period; below 10%, a 1 ms quota in a longer period): makes the capture, not the generator, the bottleneck, so loss-free rates differ"
+bench_common_options out
+bench_parse_options "$@"
 
 capx=${capx:-$build/src/capx}
 gen=${gen:-$build/tests/progs/capx-gen}
 floor=$build/bench/ring/ring-floor
 seconds=${seconds:-$([ $quick = 1 ] && echo 1 || echo 3)}
 
-. "$here/../lib.sh"
 bench_require_root "network namespaces, AF_PACKET"
-[ -x "$gen" ] || die "no capx-gen at $gen (build it: ninja -C $build)"
+bench_require_built "$gen" capx-gen
 for t in $tools; do
 	case $t in
-	capx) [ -x "$capx" ] || die "no capx at $capx" ;;
-	tcpdump|netsniff-ng) command -v "$t" >/dev/null || die "$t is not installed" ;;
-	floor|floor-v) [ -x "$floor" ] || die "no ring-floor at $floor (build it: ninja -C $build)" ;;
+	capx) bench_require_built "$capx" capx ;;
+	tcpdump|netsniff-ng) bench_require_commands "$t" ;;
+	floor|floor-v) bench_require_built "$floor" ring-floor ;;
 	*) die "unknown tool '$t'" ;;
 	esac
 done
@@ -222,8 +170,6 @@ throttled_ns() {
 	awk '$1 == "throttled_time" { print $2; exit } $1 == "throttled_usec" { print $2 * 1000; exit }' "$cgroup/cpu.stat"
 }
 
-file_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
-
 # The drops a tool reports on exit, "-" when it says nothing we know.
 tool_drops() { # tool stderr stdout
 	local d
@@ -235,8 +181,8 @@ tool_drops() { # tool stderr stdout
 	echo "${d:--}"
 }
 
-results=$logs/results.tsv
-printf 'size\toffered_pps\ttool\tsent\tgen_pps\tcaptured\tlost\tloss_pct\tcpu_ms\tcpu_us_per_pkt\ttool_drops\tlink_drops\twait_ms\tthrottled_ms\tgen_stalls\tgen_stall_ms\tgen_stall_max_ms\n' > "$results"
+bench_results_init size offered_pps tool sent gen_pps captured lost loss_pct cpu_ms cpu_us_per_pkt tool_drops \
+	link_drops wait_ms throttled_ms gen_stalls gen_stall_ms gen_stall_max_ms
 
 # softnet_stat's 2nd column: frames the backlog refused, before any tap saw
 # them; veth's own rx and tx drops likewise. Any means the loss was not the
@@ -269,7 +215,7 @@ run_one() { # tool size rate count
 		if [ $waited -gt 200 ] || ! kill -0 $pid 2>/dev/null; then
 			kill -INT $pid 2>/dev/null || true
 			wait $pid 2>/dev/null || true
-			echo "run.sh: $tool did not start capturing on $rx:" >&2
+			echo "$bench_name: $tool did not start capturing on $rx:" >&2
 			sed 's/^/  /' "$err" >&2
 			return 1
 		fi
@@ -284,21 +230,7 @@ run_one() { # tool size rate count
 	local genout
 	genout=$(nsx taskset -c "$gen_cpu" "${rt_prefix[@]}" "$gen" "${gen_args[@]}" -i "$tx" -s "$size" -r "$rate" -c "$count" --json)
 
-	# Drained when the file stops growing for 1.2 s: libpcap hands over a
-	# TPACKET_V3 block when it is full or its timeout (tcpdump: 1000 ms)
-	# expires, and tcpdump exits on SIGINT without reading the rest.
-	local last=-1 stable=0 now
-	for _ in $(seq 100); do
-		now=$(file_size "$file")
-		if [ "$now" = "$last" ]; then
-			stable=$((stable + 1))
-			[ $stable -ge 12 ] && break
-		else
-			stable=0
-			last=$now
-		fi
-		sleep 0.1
-	done
+	bench_wait_drained "$file"
 	local cpu_after; cpu_after=$(cpu_ns $pid)
 	local wait_after; wait_after=$(wait_ns $pid)
 	local throttled_after; throttled_after=$(throttled_ns)
@@ -314,8 +246,7 @@ run_one() { # tool size rate count
 	# it then starts its schedule again instead of catching up, so a stall
 	# thins the traffic and never bursts): count, total and longest ms.
 	stalls=$(jq -r '"\(.stalls)\t\(.stall_ms)\t\(.stall_max_ms)"' <<<"$genout")
-	captured=$(capinfos -c -M "$file" 2>/dev/null | awk -F: '/Number of packets/ { gsub(/ /, "", $2); print $2 }')
-	captured=${captured:-0}
+	captured=$(bench_pcap_count "$file")
 	rm -f "$file"
 
 	local lost=$((sent - captured))
@@ -372,43 +303,46 @@ ladder() { # size
 # --- the runs -------------------------------------------------------------------
 
 declare -A lossy_in_row
-echo "load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "generator ($sender) on CPU $gen_cpu, captures on CPU $cap_cpu$([ $rt = 1 ] && echo ", SCHED_FIFO")$([ -n "$budget" ] && echo ", capture CPU budget $budget%"), ring ${ring_mb} MiB, snaplen $snaplen, $seconds s per run"
-for size in $sizes; do
-	for rate in $(ladder "$size"); do
-		count=$(( (rate ? rate : ceiling[$size]) * seconds ))
-		# At most ~2 GiB of pcap per run: tmpfs is memory.
-		max_count=$(( (2 << 30) / (size + 16) ))
-		[ $count -gt $max_count ] && count=$max_count
-		if [ "$rate" = 0 ]; then
-			echo "== $size bytes, unpaced, $count frames"
+# The frames of a step (rate x seconds) and its heading.
+step_heading() { # size rate
+	local size=$1 rate=$2
+	count=$(( (rate ? rate : ceiling[$size]) * seconds ))
+	# At most ~2 GiB of pcap per run: tmpfs is memory.
+	local max_count=$(( (2 << 30) / (size + 16) ))
+	[ $count -gt $max_count ] && count=$max_count
+	if [ "$rate" = 0 ]; then
+		echo "== $size bytes, unpaced, $count frames"
+	else
+		echo "== $size bytes, $rate pps, $count frames"
+	fi
+}
+# A tool that lost at two paced rates in a row is past its loss-free rate:
+# it sits out the higher paced rates (not the unpaced run), which saves
+# most of a run's time.
+past_loss_free() { # size rate tool
+	[ $keep_climbing = 0 ] && [ "$2" != 0 ] && [ "${lossy_in_row[$1,$3]:-0}" -ge 2 ] || return 1
+	echo "  $(printf '%-11s' "$3") skipped (lost at the two rates below)"
+}
+measure_tool() { # size rate tool
+	local size=$1 rate=$2 tool=$3 row
+	run_one "$tool" "$size" "$rate" "$count" || true
+	# (Runs where the generator fell >10% short or stalled for >10% of
+	# the run count neither way.)
+	row=$(tail -1 "$results")
+	if [ "$(cut -f3 <<<"$row")" = "$tool" ] && [ "$(cut -f2 <<<"$row")" = "$rate" ] &&
+		awk -F'\t' '{ exit !($2 == 0 || ($5 >= 0.9 * $2 && !($5 > 0 && $16 > 100 * $4 / $5))) }' <<<"$row"; then
+		if [ "$(cut -f7 <<<"$row")" = 0 ]; then
+			lossy_in_row[$size,$tool]=0
 		else
-			echo "== $size bytes, $rate pps, $count frames"
+			lossy_in_row[$size,$tool]=$(( ${lossy_in_row[$size,$tool]:-0} + 1 ))
 		fi
-		for tool in $tools; do
-			# A tool that lost at two paced rates in a row is past its
-			# loss-free rate: it sits out the higher paced rates (not the
-			# unpaced run), which saves most of a run's time.
-			if [ $keep_climbing = 0 ] && [ "$rate" != 0 ] && [ "${lossy_in_row[$size,$tool]:-0}" -ge 2 ]; then
-				echo "  $(printf '%-11s' "$tool") skipped (lost at the two rates below)"
-				continue
-			fi
-			run_one "$tool" "$size" "$rate" "$count" || true
-			# (Runs where the generator fell >10% short or stalled for
-			# >10% of the run count neither way.)
-			local_row=$(tail -1 "$results")
-			if [ "$(cut -f3 <<<"$local_row")" = "$tool" ] && [ "$(cut -f2 <<<"$local_row")" = "$rate" ] &&
-				awk -F'\t' '{ exit !($2 == 0 || ($5 >= 0.9 * $2 && !($5 > 0 && $16 > 100 * $4 / $5))) }' <<<"$local_row"; then
-				if [ "$(cut -f7 <<<"$local_row")" = 0 ]; then
-					lossy_in_row[$size,$tool]=0
-				else
-					lossy_in_row[$size,$tool]=$(( ${lossy_in_row[$size,$tool]:-0} + 1 ))
-				fi
-			fi
-		done
-	done
-done
-echo "load average after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
+	fi
+}
+
+bench_load_average "before the runs"
+echo "generator ($sender) on CPU $gen_cpu, captures on CPU $cap_cpu$([ $rt = 1 ] && echo ", SCHED_FIFO")$([ -n "$budget" ] && echo ", capture CPU budget $budget%"), ring ${ring_mb} MiB, snaplen $snaplen, $seconds s per run"
+bench_run_modes --modes "$tools" --steps ladder --heading step_heading --skip past_loss_free measure_tool
+bench_load_average "after the runs"
 
 # --- the summary ------------------------------------------------------------------
 
@@ -504,10 +438,5 @@ END {
 	}
 }' "$results"
 echo
-if [ -n "$out" ]; then
-	echo "results: $results"
-else # the scratch dir goes away with the trap
-	cp "$results" /tmp/capx-bench-results.$$.tsv
-	echo "results: /tmp/capx-bench-results.$$.tsv"
-fi
+bench_results_done capx-bench
 exit 0

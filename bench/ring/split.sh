@@ -16,56 +16,28 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-
-usage() {
-	cat <<EOF
-usage: $0 [options]
-  --build DIR       meson build dir (default: \$CAPX_BUILD_ROOT or $root/build)
-  --capx PATH       capx binary (default: DIR/src/capx)
-  --tools "LIST"    from: capx tcpdump floor floor-n floor-v (default:
-                    capx tcpdump; floor is DIR/bench/ring/ring-floor, see
-                    bench/ring/floor.c, floor-n and floor-v the same with
-                    -n and -v)
-  --sizes "LIST"    frame sizes (default: "64 1500")
-  --rate "LIST"     offered pps per size, in the order of --sizes (default: "1000000 300000")
-  --seconds N       traffic per run (default 4)
-  --outputs "LIST"  from: tmpfs null (default: both)
-  --repeat N        runs of each combination (default 1), interleaved
-  --variant NAME=PATH
-                    another capx binary, run as tool NAME (A/B in one run;
-                    add NAME to --tools); may be given more than once
-EOF
-}
+# shellcheck source=../lib.sh
+. "$here/../lib.sh"
 
 declare -A variants
-build=${CAPX_BUILD_ROOT:-$root/build}
-capx= tools="capx tcpdump" sizes="64 1500" rate_list="1000000 300000" seconds=4 outputs="tmpfs null" repeat=1
-while [ $# -gt 0 ]; do
-	case "$1" in
-	--build) build=$2; shift ;;
-	--capx) capx=$2; shift ;;
-	--tools) tools=$2; shift ;;
-	--sizes) sizes=$2; shift ;;
-	--rate) rate_list=$2; shift ;;
-	--seconds) seconds=$2; shift ;;
-	--outputs) outputs=$2; shift ;;
-	--repeat) repeat=$2; shift ;;
-	--variant) variants[${2%%=*}]=${2#*=}; shift ;;
-	-h|--help) usage; exit 0 ;;
-	*) echo "split.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
-	esac
-	shift
-done
+add_variant() { variants[${1%%=*}]=${1#*=}; }
+tools="capx tcpdump" sizes="64 1500" rate_list="1000000 300000" seconds=4 outputs="tmpfs null" rounds=1
+bench_common_options build capx gen
+bench_option --tools '"LIST"' tools "from: capx tcpdump floor floor-n floor-v (default: capx tcpdump; floor is DIR/bench/ring/ring-floor, see bench/ring/floor.c, floor-n and floor-v the same with -n and -v)"
+bench_option --sizes '"LIST"' sizes 'frame sizes (default: "64 1500")'
+bench_option --rate '"LIST"' rate_list 'offered pps per size, in the order of --sizes (default: "1000000 300000")'
+bench_option --seconds N seconds "traffic per run (default 4)"
+bench_option --outputs '"LIST"' outputs "from: tmpfs null (default: both)"
+bench_option --repeat N rounds "runs of each combination (default 1), interleaved"
+bench_option --variant NAME=PATH "add_variant()" "another capx binary, run as tool NAME (A/B in one run; add NAME to --tools); may be given more than once"
+bench_parse_options "$@"
 capx=${capx:-$build/src/capx}
-gen=$build/tests/progs/capx-gen
-out=
-. "$here/../lib.sh"
+gen=${gen:-$build/tests/progs/capx-gen}
 bench_require_root "network namespaces, AF_PACKET"
 bench_require_commands jq taskset ip tcpdump
-[ -x "$gen" ] || die "no capx-gen at $gen"
+bench_require_built "$gen" capx-gen
 floor=$build/bench/ring/ring-floor
-[[ " $tools " != *" floor"* ]] || [ -x "$floor" ] || die "no ring-floor at $floor (build it: ninja -C $build)"
+[[ " $tools " != *" floor"* ]] || bench_require_built "$floor" ring-floor
 # A /dev/null that something deleted and a redirection then made again is a
 # regular file (on this machine's devtmpfs): the "null" runs would write
 # into it and measure a file write.
@@ -85,8 +57,20 @@ user_sys_ms() {
 	awk -v hz="$hz" '{ sub(/.*\) /, ""); print $12 * 1000 / hz, $13 * 1000 / hz }' /proc/"$1"/stat
 }
 
-run() { # tool size rate output
-	local tool=$1 size=$2 rate=$3 output=$4 file cmd
+# The offered rate of each size: --rate's words in the order of --sizes.
+declare -A rate_of
+read -ra rate_words <<<"$rate_list"
+i=0
+for size in $sizes; do
+	rate_of[$size]=${rate_words[$i]:-}
+	[ -n "${rate_of[$size]}" ] || die "--rate has no rate for size $size"
+	i=$((i + 1))
+done
+
+# A mode is OUTPUT/TOOL; each output runs every tool before the next.
+run() { # size round output/tool
+	local size=$1 mode=$3
+	local output=${mode%%/*} tool=${mode#*/} rate=${rate_of[$1]} file cmd
 	file=$scratch/$tool.pcap
 	[ "$output" = null ] && file=/dev/null
 	case $tool in
@@ -134,19 +118,14 @@ run() { # tool size rate output
 	}'
 }
 
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-8s %5s %-6s %8s %8s %9s %9s %8s %8s %8s %7s %7s %7s\n' tool size output rate gen_pps sent captured \
-	cpu_ms user_ms sys_ms ns/pkt user_ns sys_ns
-i=0
-for size in $sizes; do
-	i=$((i + 1))
-	rate=$(cut -d' ' -f$i <<<"$rate_list")
-	for _ in $(seq "$repeat"); do
-		for output in $outputs; do
-			for tool in $tools; do
-				run "$tool" "$size" "$rate" "$output"
-			done
-		done
+modes=
+for output in $outputs; do
+	for tool in $tools; do
+		modes+=" $output/$tool"
 	done
 done
-echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+bench_load_average before
+printf '%-8s %5s %-6s %8s %8s %9s %9s %8s %8s %8s %7s %7s %7s\n' tool size output rate gen_pps sent captured \
+	cpu_ms user_ms sys_ms ns/pkt user_ns sys_ns
+bench_run_modes run
+bench_load_average after

@@ -31,73 +31,34 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
+# shellcheck source=../lib.sh
+. "$here/../lib.sh"
 
-usage() {
-	cat <<EOF
-usage: $0 [options]
-  --quick           64-byte frames, 3 rounds of 1 s runs (about 1-2 minutes)
-  --build DIR       meson build dir holding src/capx and tests/progs/capx-gen
-                    (default: \$CAPX_BUILD_ROOT or $root/build)
-  --capx PATH       capx binary (default: DIR/src/capx)
-  --gen PATH        capx-gen binary (default: DIR/tests/progs/capx-gen)
-  --sizes "LIST"    frame sizes (default: "64 1500"; --quick: "64")
-  --rounds N        runs of every mode per size (default 5; --quick 3)
-  --seconds N       flood per run (default 3; --quick 1)
-  --modes "LIST"    from: none capx-nomatch tcpdump-nomatch capx-all tcpdump-all
-                    empty-tp (default: all but empty-tp)
-  --nomatch "EXPR"  the filter of the -nomatch modes (default: "udp port 1")
-  --bpf-stats       record the BPF program's ns per run (kernel.bpf_stats_enabled)
-  --ring-mb N       capture buffer of capx (-B) and tcpdump (-B) (default 8)
-  --gen-cpu N       CPU for the generator (default 0)
-  --cap-cpu N       CPU for the capture process (default 1)
-  --no-rt           do not run generator and capture as SCHED_FIFO
-  --out DIR         keep results.tsv and logs here (default: a temp dir)
-EOF
-}
-
-quick=0
-build=${CAPX_BUILD_ROOT:-$root/build}
-capx= gen= sizes= rounds= seconds= out=
+quick=0 sizes='' rounds='' seconds=''
 modes="none capx-nomatch tcpdump-nomatch capx-all tcpdump-all"
 ring_mb=8
-gen_cpu=0
-cap_cpu=1
-rt=1
 bpf_stats=0
 nomatch="udp port 1"
-while [ $# -gt 0 ]; do
-	case "$1" in
-	--quick) quick=1 ;;
-	--build) build=$2; shift ;;
-	--capx) capx=$2; shift ;;
-	--gen) gen=$2; shift ;;
-	--sizes) sizes=$2; shift ;;
-	--rounds) rounds=$2; shift ;;
-	--seconds) seconds=$2; shift ;;
-	--modes) modes=$2; shift ;;
-	--ring-mb) ring_mb=$2; shift ;;
-	--gen-cpu) gen_cpu=$2; shift ;;
-	--cap-cpu) cap_cpu=$2; shift ;;
-	--no-rt) rt=0 ;;
-	--nomatch) nomatch=$2; shift ;;
-	--bpf-stats) bpf_stats=1 ;;
-	--out) out=$2; shift ;;
-	-h|--help) usage; exit 0 ;;
-	*) echo "run.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
-	esac
-	shift
-done
+bench_option --quick "" quick=1 "64-byte frames, 3 rounds of 1 s runs (about 1-2 minutes)"
+bench_common_options build capx gen
+bench_option --sizes '"LIST"' sizes 'frame sizes (default: "64 1500"; --quick: "64")'
+bench_option --rounds N rounds "runs of every mode per size (default 5; --quick 3)"
+bench_option --seconds N seconds "flood per run (default 3; --quick 1)"
+bench_option --modes '"LIST"' modes "from: none capx-nomatch tcpdump-nomatch capx-all tcpdump-all empty-tp (default: all but empty-tp)"
+bench_option --nomatch '"EXPR"' nomatch 'the filter of the -nomatch modes (default: "udp port 1")'
+bench_option --bpf-stats "" bpf_stats=1 "record the BPF program's ns per run (kernel.bpf_stats_enabled)"
+bench_option --ring-mb N ring_mb "capture buffer of capx (-B) and tcpdump (-B) (default 8)"
+bench_common_options gen-cpu cap-cpu no-rt out
+bench_parse_options "$@"
 capx=${capx:-$build/src/capx}
 gen=${gen:-$build/tests/progs/capx-gen}
 sizes=${sizes:-$([ $quick = 1 ] && echo 64 || echo "64 1500")}
 rounds=${rounds:-$([ $quick = 1 ] && echo 3 || echo 5)}
 seconds=${seconds:-$([ $quick = 1 ] && echo 1 || echo 3)}
 
-. "$here/../lib.sh"
 bench_require_root "network namespaces, BPF, AF_PACKET"
-[ -x "$gen" ] || die "no capx-gen at $gen (build it: ninja -C $build)"
-[ -x "$capx" ] || die "no capx at $capx"
+bench_require_built "$gen" capx-gen
+bench_require_built "$capx" capx
 bench_require_commands tcpdump capinfos jq taskset chrt ip awk
 perf_prefix=()
 if command -v perf >/dev/null; then
@@ -171,7 +132,6 @@ prog_ns_per_run() {
 	done
 	[ $c -gt 0 ] && awk -v t=$t -v c=$c 'BEGIN { printf "%.1f", t / c }' || echo -
 }
-file_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
 rx_packets() { nsx cat /sys/class/net/"$rx"/statistics/rx_packets; }
 ksoftirqd=$(pgrep -x "ksoftirqd/$gen_cpu" | head -1)
 # Frames veth could not hand to the backlog (counted on the sending device)
@@ -185,11 +145,13 @@ link_drops() {
 	echo $total
 }
 
-results=$logs/results.tsv
-printf 'size\tround\tmode\tsent\tgen_s\tdelivered\tdelivered_pps\tsender_ns_per_pkt\tcaptured\tshare_pct\tcpu_ms\tcpu_us_per_pkt\ttool_drops\tlink_drops\tprog_ns_per_run\n' > "$results"
+bench_results_init size round mode sent gen_s delivered delivered_pps sender_ns_per_pkt captured share_pct cpu_ms \
+	cpu_us_per_pkt tool_drops link_drops prog_ns_per_run
 
-run_one() { # size round mode count
-	local size=$1 round=$2 mode=$3 count=$4
+run_one() { # size round mode
+	local size=$1 round=$2 mode=$3
+	# At most ~2 GiB of pcap per run: tmpfs is memory.
+	local count=$(( (2 << 30) / (size + 16) ))
 	local tag=$mode-$size-$round file=$scratch/$mode-$size.pcap
 	local err=$logs/$tag.err
 	rm -f "$file"
@@ -207,7 +169,7 @@ run_one() { # size round mode count
 			if [ $waited -gt 600 ] || ! kill -0 $pid 2>/dev/null; then
 				kill -INT $pid 2>/dev/null || true
 				wait $pid 2>/dev/null || true
-				echo "run.sh: $mode did not start:" >&2
+				echo "$bench_name: $mode did not start:" >&2
 				sed 's/^/  /' "$err" >&2
 				return 1
 			fi
@@ -232,28 +194,14 @@ run_one() { # size round mode count
 	gen_ms=$(awk -F, '$3 == "task-clock" { print $1 }' "$perf_out" 2>/dev/null)
 	local captured=0 cpu1=0 tool_drops=- prog_ns=-
 	if [ -n "$pid" ]; then
-		# Drained when the file stops growing for 1.2 s (tcpdump hands
-		# over a ring block when full or after libpcap's 1000 ms timeout).
-		local last=-1 stable=0 now
-		for _ in $(seq 100); do
-			now=$(file_size "$file")
-			if [ "$now" = "$last" ]; then
-				stable=$((stable + 1))
-				[ $stable -ge 12 ] && break
-			else
-				stable=0
-				last=$now
-			fi
-			sleep 0.1
-		done
+		bench_wait_drained "$file"
 		cpu1=$(cpu_ns $pid)
 		prog_ns=$(prog_ns_per_run $pid)
 		kill -INT $pid
 		wait $pid || true
 		case $mode in
-		*-all) captured=$(capinfos -c -M "$file" 2>/dev/null | awk -F: '/Number of packets/ { gsub(/ /, "", $2); print $2 }') ;;
+		*-all) captured=$(bench_pcap_count "$file") ;;
 		esac
-		captured=${captured:-0}
 		tool_drops=$(sed -n 's/^\([0-9]*\) packets\{0,1\} dropped by kernel.*/\1/p' "$err" | tail -1)
 		rm -f "$file"
 	fi
@@ -277,19 +225,12 @@ run_one() { # size round mode count
 		printf "\n" }'
 }
 
-echo "load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
+round_heading() { echo "== $1 bytes, round $2"; } # size round
+
+bench_load_average "before the runs"
 echo "generator on CPU $gen_cpu, captures on CPU $cap_cpu$([ $rt = 1 ] && echo ", SCHED_FIFO"), buffers ${ring_mb} MiB, $seconds s per run, $rounds rounds, capx $("$capx" --version 2>/dev/null | head -1)"
-for size in $sizes; do
-	# At most ~2 GiB of pcap per run: tmpfs is memory.
-	count=$(( (2 << 30) / (size + 16) ))
-	for round in $(seq "$rounds"); do
-		echo "== $size bytes, round $round"
-		for mode in $modes; do
-			run_one "$size" "$round" "$mode" "$count" || true
-		done
-	done
-done
-echo "load average after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
+bench_run_modes --heading round_heading run_one
+bench_load_average "after the runs"
 
 # --- the summary: medians over the rounds ---------------------------------------
 awk -F'\t' -v modes="$modes" '
@@ -357,10 +298,5 @@ END {
 	}
 }' "$results"
 echo
-if [ -n "$out" ]; then
-	echo "results: $results"
-else # the scratch dir goes away with the trap
-	cp "$results" /tmp/capx-skb-bench-results.$$.tsv
-	echo "results: /tmp/capx-skb-bench-results.$$.tsv"
-fi
+bench_results_done capx-skb-bench
 exit 0

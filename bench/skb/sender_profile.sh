@@ -3,11 +3,11 @@
 # bench/skb/sender_profile.sh: where the flood's CPU goes with a program at
 # tracepoint:net:netif_receive_skb, by code rather than by rate.
 #
-#   bench/skb/sender_profile.sh BUILD SIZE MODE OUT.data
+#   bench/skb/sender_profile.sh [--seconds N] BUILD SIZE MODE OUT.data
 #     MODE: none | empty (bench/skb/empty_tp_btf.py) | capx-nomatch (udp port 1)
 #
 # Floods a veth pair as bench/skb/run.sh does (capx-gen pinned to CPU 0 at
-# SCHED_FIFO 10, 2 s; the receive softirq runs in its context) and records
+# SCHED_FIFO 10, --seconds long; the receive softirq runs in its context) and records
 # CPU 0 with `perf record -C 0 -g` (cpu-clock: this VM has no hardware
 # counters). Then, e.g.:
 #
@@ -20,9 +20,23 @@
 # as a part of the sender's CPU time per packet, without the rate's noise on
 # a shared machine.
 set -euo pipefail
-[ $# = 4 ] || { sed -n 4,6p "$0" >&2; exit 2; }
-b=$1 size=$2 mode=$3 out=$4 secs=2
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../lib.sh
+. "$here/../lib.sh"
+
+secs=2
+bench_args_usage="BUILD SIZE MODE OUT.data"
+bench_args_help="BUILD: the meson build dir; SIZE: frame size; MODE: none | empty (bench/skb/empty_tp_btf.py) | capx-nomatch (udp port 1); OUT.data: the perf.data to write"
+bench_option --seconds N secs "flood length (default 2)"
+bench_parse_options "$@"
+[ ${#bench_args[@]} = 4 ] || { bench_usage >&2; exit 2; }
+b=${bench_args[0]} size=${bench_args[1]} mode=${bench_args[2]} out=${bench_args[3]}
+case $mode in none | empty | capx-nomatch) ;; *) die "unknown mode '$mode'" ;; esac
+bench_require_root "network namespaces, BPF, perf"
+bench_require_commands perf taskset chrt ip
+bench_require_built "$b/tests/progs/capx-gen" capx-gen
+[ "$mode" != capx-nomatch ] || bench_require_built "$b/src/capx" capx
+
 ns=capxskbprof$$ tx=cxpt$$ rx=cxpr$$ pid=
 cleanup() {
 	[ -n "$pid" ] && kill -INT "$pid" 2>/dev/null
@@ -30,11 +44,7 @@ cleanup() {
 	rm -f "/dev/shm/capx-skb-profile.$$.pcap"
 }
 trap cleanup EXIT
-ip netns add "$ns"
-ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-ip -n "$ns" link add "$tx" type veth peer name "$rx"
-ip -n "$ns" link set "$tx" up
-ip -n "$ns" link set "$rx" up
+bench_veth_pair "$ns" "$tx" "$rx"
 case $mode in
 none) ;;
 empty) taskset -c 1 python3 "$here/empty_tp_btf.py" netif_receive_skb >/dev/null & pid=$! ;;
@@ -42,12 +52,11 @@ capx-nomatch)
 	taskset -c 1 "$b/src/capx" skb -f tracepoint:net:netif_receive_skb -B 8192 \
 		-w "/dev/shm/capx-skb-profile.$$.pcap" udp port 1 2>/dev/null &
 	pid=$! ;;
-*) echo "sender_profile.sh: unknown mode '$mode'" >&2; exit 2 ;;
 esac
 sleep 2 # attached
 # perf needs a moment to start; it records from before the flood to after.
 perf record -q -o "$out" -C 0 -g -- sleep $((secs + 3)) 2>/dev/null &
 perf_pid=$!
 sleep 2
-ip netns exec "$ns" taskset -c 0 chrt -f 10 "$b/tests/progs/capx-gen" -i "$tx" -s "$size" -d "$secs" --json
+nsx taskset -c 0 chrt -f 10 "$b/tests/progs/capx-gen" -i "$tx" -s "$size" -d "$secs" --json
 wait $perf_pid

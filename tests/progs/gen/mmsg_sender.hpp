@@ -2,8 +2,9 @@
 // Hands frames to the kernel in sendmmsg() batches on an AF_PACKET raw
 // socket. Measured against PACKET_TX_RING (TPACKET_V2, with and without
 // PACKET_QDISC_BYPASS) into a veth on this machine, sendmmsg was 5-15%
-// faster at 64 and 1500 bytes, with and without a capture attached (figures
-// in bench/README.md), and it is the simpler of the two.
+// faster at 64 and 1500 bytes, with and without a capture attached (64
+// bytes, no capture: 1.85-2.05 against 1.60-1.74 Mpps), and it is the
+// simpler of the two.
 #pragma once
 
 #include <sys/socket.h>
