@@ -762,52 +762,6 @@ TEST_CASE("a VLAN tag held in skb->vlan_tci is put back into the bytes the filte
 	CHECK(r.event.ifindex == peer);
 }
 
-// Not run by default (`test-skb-probe "[bench]"`): the kernel's own run-time
-// statistics (BPF_ENABLE_STATS, held only while the fd is open) of the
-// tp_btf program on a loopback UDP flood, for a filter that matches nothing
-// and one that captures everything.
-TEST_CASE("cost per packet of the tp_btf program", "[.][bench]")
-{
-	PrivateNetns ns;
-	UniqueFd stats(bpf_enable_stats(BPF_STATS_RUN_TIME));
-	REQUIRE(stats.get() >= 0);
-	for (const char *expression : {"udp port 1", "udp"}) {
-		auto set = receive_probe(ns, translate(expression), 64 << 20);
-		auto ring = bpf::RingBuffer::open(set->events_map_fd());
-		REQUIRE(ring);
-		const Bytes payload = payload_of(1, 64);
-		constexpr int kPackets = 100000;
-		UniqueFd sock(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-		sockaddr_in to{};
-		to.sin_family = AF_INET;
-		to.sin_port = htons(kPort);
-		to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		Collect sink;
-		for (int i = 0; i < kPackets; i++) {
-			sendto(sock.get(), payload.data(), payload.size(), 0, reinterpret_cast<sockaddr *>(&to), sizeof(to));
-			if (i % 1000 == 0)
-				(void)ring->consume(sink), sink.records.clear();
-		}
-		// The program's id: the link of the first (only) probe.
-		std::uint32_t events_id = map_id(set->events_map_fd());
-		auto links = links_using(events_id);
-		REQUIRE(links.size() == 1);
-		UniqueFd link(bpf_link_get_fd_by_id(*links.begin()));
-		bpf_link_info li{};
-		__u32 len = sizeof(li);
-		REQUIRE(bpf_obj_get_info_by_fd(link.get(), &li, &len) == 0);
-		UniqueFd prog(bpf_prog_get_fd_by_id(li.prog_id));
-		bpf_prog_info pi{};
-		len = sizeof(pi);
-		REQUIRE(bpf_obj_get_info_by_fd(prog.get(), &pi, &len) == 0);
-		REQUIRE(pi.run_cnt > 0);
-		auto c = set->counters(0);
-		REQUIRE(c);
-		WARN("'" << expression << "': " << pi.run_cnt << " runs, " << pi.run_time_ns / pi.run_cnt
-			 << " ns per run; captured " << c->captured << ", lost " << c->lost_ring_full);
-	}
-}
-
 TEST_CASE("a full ring loses records, and counts every one", "[needs:tp_btf]")
 {
 	PrivateNetns ns;
