@@ -19,6 +19,10 @@ python3 - "$build/meson-logs/testlog.json" <<'PY'
 import json, re, sys
 passed = failed = skipped = 0
 counts = []
+# A meson test skipped (exit 77) says why on its first "SKIP"/"skipped"
+# line; shown so that a skip is never mistaken for a pass.
+skips = []
+skip_reason = re.compile(r"^(?:SKIP|skip(?:ped)?)\b:?\s*(.*)$", re.M)
 tap_line = re.compile(r"^(not ok|ok)\b[^#\n]*(#\s*(SKIP|TODO)\b)?", re.I | re.M)
 plan = re.compile(r"^1\.\.\d+", re.M)
 with open(sys.argv[1]) as log:
@@ -42,6 +46,8 @@ with open(sys.argv[1]) as log:
             passed += 1
         elif result == "SKIP":
             skipped += 1
+            why = skip_reason.search(out + "\n" + (entry.get("stderr") or ""))
+            skips.append(f"SKIP {entry.get('name', '')}: {why.group(1) if why else '(no reason given)'}")
         else:
             failed += 1
         # The differential proofs print their counts; show them here.
@@ -49,6 +55,8 @@ with open(sys.argv[1]) as log:
             if "mismatch" in text and not text.startswith(("ok", "not ok")):
                 counts.append(f"{entry.get('name', '')}: {text.strip()}")
 for text in counts:
+    print(text)
+for text in skips:
     print(text)
 print(f"{passed} passed, {failed} failed, {skipped} skipped")
 PY

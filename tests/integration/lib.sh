@@ -13,6 +13,14 @@ skip() { echo "SKIP: $*" >&2; exit 77; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 note() { echo "# $*" >&2; }
 
+# ok TEXT, not_ok TEXT: one "ok - " / "not ok - " line on stderr per check
+# of a test that makes many and reports them all before it ends; not_ok
+# counts the miss in $failures, which the test checks last:
+#   [ "$failures" -eq 0 ] || fail "$failures checks failed"
+failures=0
+ok() { echo "ok - $*" >&2; }
+not_ok() { echo "not ok - $*" >&2; failures=$((failures + 1)); }
+
 require_root() {
 	[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, AF_PACKET)"
 }
@@ -591,7 +599,7 @@ PY
 # tests (bad input never crashes capx). COMMAND runs with stdin closed and
 # stdout dropped; it must exit CODE and say exactly one `capx: ` line, at
 # most one `hint: ` line and nothing else, PATTERN (grep) among them. A miss
-# is reported and counted in the caller's $failures.
+# is reported and counted in $failures (not_ok).
 expect_error() {
 	local code=$1 pattern=$2
 	shift 3
@@ -604,11 +612,10 @@ expect_error() {
 	hint_lines=$(printf '%s\n' "$out" | grep -c '^hint: ')
 	if [ "$rc" -ne "$code" ] || [ "$capx_lines" -ne 1 ] || [ "$hint_lines" -gt 1 ] ||
 		[ "$lines" -ne $((capx_lines + hint_lines)) ] || ! printf '%s' "$out" | grep -q -- "$pattern"; then
-		echo "not ok - $*: exit $rc (want $code, output with '$pattern'), output:" >&2
+		not_ok "$*: exit $rc (want $code, output with '$pattern'), output:"
 		printf '%s\n' "$out" | sed 's/^/    /' >&2
-		failures=$((failures + 1))
 	else
-		echo "ok - $*: $(printf '%s' "$out" | tr '\n' ' ')" >&2
+		ok "$*: $(printf '%s' "$out" | tr '\n' ' ')"
 	fi
 }
 

@@ -20,8 +20,7 @@ subs=$("$CAPX" --help | awk '/^Subcommands:/ { f = 1; next } f && NF { print $1 
 for sub in $subs; do
 	page=$MAN/capx-$sub.8
 	if [ ! -f "$page" ]; then
-		echo "not ok - $sub: no man page $page" >&2
-		failures=$((failures + 1))
+		not_ok "$sub: no man page $page"
 		continue
 	fi
 	help_opts=$("$CAPX" "$sub" --help | grep -oE '^  (-[a-zA-Z0-9],)?--?[a-zA-Z0-9][a-zA-Z0-9-]*' |
@@ -31,8 +30,7 @@ for sub in $subs; do
 	for o in $help_opts; do
 		n=$((n + 1))
 		if ! printf '%s\n' "$heads" | grep -qE -- "(^|[ ,])$o([ ,]|$)"; then
-			echo "not ok - capx $sub $o: in --help, in no .TP head of capx-$sub.8 or capx.8" >&2
-			failures=$((failures + 1))
+			not_ok "capx $sub $o: in --help, in no .TP head of capx-$sub.8 or capx.8"
 		fi
 	done
 	# The other way: options named in this page's own heads (-dd and -ddd
@@ -40,11 +38,10 @@ for sub in $subs; do
 	for o in $(tp_heads "$page" | grep -oE -- '(^|[ ,])--?[a-zA-Z0-9][a-zA-Z0-9-]*' | tr -d ' ,' |
 		sed -E 's/^-d+$/-d/' | sort -u); do
 		if ! printf '%s\n' "$help_opts" | grep -qx -- "$o"; then
-			echo "not ok - capx-$sub.8 documents $o, which 'capx $sub --help' does not list" >&2
-			failures=$((failures + 1))
+			not_ok "capx-$sub.8 documents $o, which 'capx $sub --help' does not list"
 		fi
 	done
-	echo "ok - capx $sub: $n options documented" >&2
+	ok "capx $sub: $n options documented"
 done
 [ "$failures" -eq 0 ] || fail "$failures option(s) out of step between --help and the man pages"
 echo "PASS: every option in --help has a man page entry, and the other way round" >&2

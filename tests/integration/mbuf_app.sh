@@ -36,8 +36,6 @@ require_mbuf_app
 W=$(work_dir)
 
 failures=0
-ok() { echo "ok - $*" >&2; }
-not_ok() { echo "not ok - $*" >&2; failures=$((failures + 1)); }
 
 # capx_mbuf NAME ARGS...: capx mbuf ARGS in the background, its stderr in
 # $W/NAME.err; its pid in CAPX_PID[NAME].

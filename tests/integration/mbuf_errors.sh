@@ -103,17 +103,15 @@ expect_error 1 '^capx: .*\(not permitted\|privilege\|CAP_\|root\)' -- setpriv --
 # Ethernet program.
 out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$CAPX" mbuf --pid "$GONE" -f foo@1 -d udp)
 if [ $? -eq 0 ] && [ "$out" = "$(tcpdump -d -y EN10MB udp 2>/dev/null)" ]; then
-	echo "ok - unprivileged -d prints tcpdump's program" >&2
+	ok "unprivileged -d prints tcpdump's program"
 else
-	echo "not ok - -d: $out" >&2
-	failures=$((failures + 1))
+	not_ok "-d: $out"
 fi
 out=$("$CAPX" mbuf --pid "$GONE" --port 0 --rx -ddd 'tcp port 80')
 if [ "$out" = "$(tcpdump -ddd -y EN10MB 'tcp port 80' 2>/dev/null)" ]; then
-	echo "ok - -ddd prints tcpdump's decimal program" >&2
+	ok "-ddd prints tcpdump's decimal program"
 else
-	echo "not ok - -ddd: $out" >&2
-	failures=$((failures + 1))
+	not_ok "-ddd: $out"
 fi
 
 # The target exits while capx captures: "process N exited", the summary,
@@ -129,11 +127,10 @@ took=$(($(date +%s) - start))
 if [ "$rc" -eq 0 ] && [ "$took" -lt 40 ] && printf '%s\n' "$out" | grep -q "^capx: process $SHORT exited$" &&
 	printf '%s\n' "$out" | grep -q "packets captured" &&
 	printf '%s\n' "$out" | grep -q "^clock_nanosleep@2: hits [0-9]*, empty bursts 0, mbufs [0-9]*, filtered out"; then
-	echo "ok - target exits: exit 0 after ${took}s: $(printf '%s' "$out" | tr '\n' ' ')" >&2
+	ok "target exits: exit 0 after ${took}s: $(printf '%s' "$out" | tr '\n' ' ')"
 else
-	echo "not ok - target exits: exit $rc after ${took}s, output:" >&2
+	not_ok "target exits: exit $rc after ${took}s, output:"
 	printf '%s\n' "$out" | sed 's/^/    /' >&2
-	failures=$((failures + 1))
 fi
 
 # Ports of a real DPDK application: out of range, no such queue.
@@ -149,8 +146,7 @@ if command -v dpdk-testpmd >/dev/null 2>&1; then
 		expect 2 "no_such_function_$$" -- --pid "$TP" -f "no_such_function_$$@1" "${X[@]}"
 		expect 2 "hint: .*rte_eth_call_rx_callbacks" -- --pid "$TP" -f rte_eth_call_rx_callback@3@4 "${X[@]}"
 	else
-		echo "not ok - dpdk-testpmd did not start: $(tail -5 "$W/testpmd.out")" >&2
-		failures=$((failures + 1))
+		not_ok "dpdk-testpmd did not start: $(tail -5 "$W/testpmd.out")"
 	fi
 else
 	note "dpdk-testpmd is not installed: port errors not checked"

@@ -25,8 +25,6 @@ require_mbuf_app
 W=$(work_dir)
 
 failures=0
-ok() { echo "ok - $*" >&2; }
-not_ok() { echo "not ok - $*" >&2; failures=$((failures + 1)); }
 
 # perf_uprobes PID: the uprobes `bpftool perf show` lists for the process.
 perf_uprobes() {

@@ -39,8 +39,6 @@ ETHDEV=$(realpath "$ETHDEV") # the file as testpmd maps it
 W=$(work_dir)
 
 failures=0
-ok() { echo "ok - $*" >&2; }
-not_ok() { echo "not ok - $*" >&2; failures=$((failures + 1)); }
 
 # --- the input --------------------------------------------------------------
 "$MBUF_APP" --dump "$W/gen.pcap" --count 400 --seed 42 || fail "mbuf_app --dump"

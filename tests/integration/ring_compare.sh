@@ -94,10 +94,9 @@ for i in "${!LIVE[@]}"; do
 		[ "${EXPRS[$j]}" == "$e" ] && break
 	done
 	if [ "$(packet_lines "$W/live$i.pcap")" == "$(packet_lines "$W/capx$j.pcap")" ]; then
-		echo "ok - '$e' equals live tcpdump" >&2
+		ok "'$e' equals live tcpdump"
 	else
-		echo "not ok - '$e' differs from live tcpdump" >&2
-		failures=$((failures + 1))
+		not_ok "'$e' differs from live tcpdump"
 	fi
 done
 for i in "${!SNAP_EXPRS[@]}"; do
@@ -105,10 +104,9 @@ for i in "${!SNAP_EXPRS[@]}"; do
 	expected=$(packet_lines "$W/full.pcap" $e | cut -c1-120 | sort)
 	if [ -n "$expected" ] && [ "$expected" == "$(packet_lines "$W/snap$i.pcap")" ] &&
 		[ "$(tcpdump -r "$W/snap$i.pcap" -nn $e 2>/dev/null | wc -l)" -eq "$(printf '%s\n' "$expected" | wc -l)" ]; then
-		echo "ok - -s 60 '$e'" >&2
+		ok "-s 60 '$e'"
 	else
-		echo "not ok - -s 60 '$e': bytes or lengths differ from the first 60 bytes of tcpdump's" >&2
-		failures=$((failures + 1))
+		not_ok "-s 60 '$e': bytes or lengths differ from the first 60 bytes of tcpdump's"
 	fi
 done
 [ "$failures" -eq 0 ] || fail "$failures comparisons failed"

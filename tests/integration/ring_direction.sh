@@ -47,7 +47,7 @@ check() {
 		tcpdump -r "$W/full.pcap" -nn -e >&2
 		fail "$name differs from tcpdump -r full.pcap $*"
 	fi
-	echo "ok - $name ($(printf '%s\n' "$got" | wc -l) packets)" >&2
+	ok "$name ($(printf '%s\n' "$got" | wc -l) packets)"
 }
 check "-Q in" "$W/in.pcap" not ether src "$MAC_CAP"
 check "-Q out icmp or arp" "$W/out.pcap" ether src "$MAC_CAP" and \( icmp or arp \)

@@ -63,18 +63,16 @@ out=$(ip netns exec "$NS_CAP" setpriv --reuid=65534 --regid=65534 --clear-groups
 rc=$?
 if [ "$rc" -eq 1 ] && [ "$(printf '%s\n' "$out" | head -1)" = "capx: socket: Operation not permitted" ] &&
 	printf '%s\n' "$out" | sed -n 2p | grep -q '^hint: .*CAP_NET_RAW' && [ "$(printf '%s\n' "$out" | wc -l)" -eq 2 ]; then
-	echo "ok - unprivileged: $(printf '%s' "$out" | head -1)" >&2
+	ok "unprivileged: $(printf '%s' "$out" | head -1)"
 else
-	echo "not ok - unprivileged: exit $rc: $out" >&2
-	failures=$((failures + 1))
+	not_ok "unprivileged: exit $rc: $out"
 fi
 # -d needs no privileges and prints the program like tcpdump -d.
 out=$(ip netns exec "$NS_CAP" setpriv --reuid=65534 --regid=65534 --clear-groups "$CAPX" ring -i "$IF_CAP" -d udp)
 if [ $? -eq 0 ] && [ "$out" = "$(tcpdump -d -y EN10MB udp 2>/dev/null || ip netns exec "$NS_CAP" tcpdump -d -i "$IF_CAP" udp)" ]; then
-	echo "ok - unprivileged -d prints tcpdump's program" >&2
+	ok "unprivileged -d prints tcpdump's program"
 else
-	echo "not ok - -d: $out" >&2
-	failures=$((failures + 1))
+	not_ok "-d: $out"
 fi
 
 [ "$failures" -eq 0 ] || fail "$failures error cases misbehaved"

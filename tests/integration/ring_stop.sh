@@ -37,7 +37,7 @@ for sig in INT TERM HUP; do
 	n=$(packet_count "$W/$sig.pcap")
 	[ "$n" -gt 0 ] || fail "SIG$sig: nothing captured"
 	grep -q "^$n packets captured" "$W/$sig.err" || fail "SIG$sig: the file has $n packets, the summary says otherwise"
-	echo "ok - SIG$sig: exit 0, summary, $n packets in a valid pcap" >&2
+	ok "SIG$sig: exit 0, summary, $n packets in a valid pcap"
 done
 
 # EPIPE: head takes 100 bytes and leaves; capx must notice and stop cleanly.
@@ -48,6 +48,6 @@ wait_exit "$PIPE" 20
 [ "$(cat "$W/pipe.rc")" = 0 ] || fail "EPIPE: capx exited $(cat "$W/pipe.rc"): $(cat "$W/pipe.err")"
 check_summary "$W/pipe.err"
 [ "$(stat -c %s "$W/head.out")" -eq 100 ] || fail "head did not get 100 bytes"
-echo "ok - EPIPE: exit 0 and a summary" >&2
+ok "EPIPE: exit 0 and a summary"
 kill "$PING"
 echo "PASS: SIGINT, SIGTERM, SIGHUP and EPIPE stop capx cleanly" >&2

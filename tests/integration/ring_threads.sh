@@ -83,8 +83,7 @@ for mode in hash lb cpu rollover; do
 	order=any
 	[ "$mode" = hash ] && order=ordered
 	if ! got=$(flow_check "$W/$mode.pcap" "$order"); then
-		echo "not ok - --fanout $mode: a packet written twice, or a flow out of order" >&2
-		failures=$((failures + 1))
+		not_ok "--fanout $mode: a packet written twice, or a flow out of order"
 		continue
 	fi
 	# Both sockets of the group took part (capx -v logs each one's count);
@@ -97,11 +96,10 @@ for mode in hash lb cpu rollover; do
 	done
 	missing=$(comm -23 <(packet_lines "$W/full-$mode.pcap") <(packet_lines "$W/$mode.pcap") | wc -l)
 	if [ "$missing" -eq 0 ] && [ "$got" -ge "$full" ]; then
-		echo "ok - --threads 2 --fanout $mode: $got packets (tcpdump: $full), none twice$([ "$order" = ordered ] && echo ", flows in order")" >&2
+		ok "--threads 2 --fanout $mode: $got packets (tcpdump: $full), none twice$([ "$order" = ordered ] && echo ", flows in order")"
 	else
-		echo "not ok - --threads 2 --fanout $mode: $got packets, $missing of tcpdump's $full missing" >&2
+		not_ok "--threads 2 --fanout $mode: $got packets, $missing of tcpdump's $full missing"
 		cat "$W/$mode.err" >&2
-		failures=$((failures + 1))
 	fi
 done
 [ "$failures" -eq 0 ] || fail "$failures fanout modes failed"

@@ -110,16 +110,13 @@ for i in "${!EXPRS[@]}"; do
 	pcap_records "$W/capx$i.pcap" >"$W/got$i"
 	n=$(grep -c . "$W/want$i")
 	if [ "$n" -eq 0 ]; then
-		echo "not ok - '$e': the traffic has no matching packet (test gap)" >&2
-		failures=$((failures + 1))
+		not_ok "'$e': the traffic has no matching packet (test gap)"
 	elif ! m=$(match_records "$W/want$i" "$W/got$i"); then
-		echo "not ok - '$e': tcpdump -r full keeps $n, capx wrote $(grep -c . "$W/got$i")" >&2
-		failures=$((failures + 1))
+		not_ok "'$e': tcpdump -r full keeps $n, capx wrote $(grep -c . "$W/got$i")"
 	elif [ "${m#* }" != 0 ]; then
-		echo "not ok - '$e': ${m#* } packets truncated though the sender sent them linear" >&2
-		failures=$((failures + 1))
+		not_ok "'$e': ${m#* } packets truncated though the sender sent them linear"
 	else
-		echo "ok - '$e' ($n packets)" >&2
+		ok "'$e' ($n packets)"
 	fi
 done
 for i in "${!SNAP_EXPRS[@]}"; do
@@ -128,10 +125,9 @@ for i in "${!SNAP_EXPRS[@]}"; do
 	pcap_records "$W/snap$i.pcap" >"$W/sgot$i"
 	if match_records "$W/swant$i" "$W/sgot$i" >/dev/null &&
 		awk '{ want = $1 < 60 ? $1 : 60; if ($2 != want) bad++ } END { exit bad > 0 }' "$W/sgot$i"; then
-		echo "ok - -s 60 '$e' ($(grep -c . "$W/sgot$i") packets)" >&2
+		ok "-s 60 '$e' ($(grep -c . "$W/sgot$i") packets)"
 	else
-		echo "not ok - -s 60 '$e': not the first 60 bytes of tcpdump's packets" >&2
-		failures=$((failures + 1))
+		not_ok "-s 60 '$e': not the first 60 bytes of tcpdump's packets"
 	fi
 done
 
@@ -175,25 +171,23 @@ pcap_records "$W/frag_td.pcap" >"$W/fwant"
 pcap_records "$W/frag.pcap" >"$W/fgot"
 short=$(awk '$2 < $1' "$W/fgot" | wc -l)
 if ! m=$(match_records "$W/fwant" "$W/fgot"); then
-	echo "not ok - paged TCP data: capx's packets are not tcpdump's (or prefixes of them)" >&2
-	failures=$((failures + 1))
+	not_ok "paged TCP data: capx's packets are not tcpdump's (or prefixes of them)"
 else
-	echo "ok - paged TCP data: ${m% *} whole, ${m#* } prefixes of tcpdump's packets" >&2
+	ok "paged TCP data: ${m% *} whole, ${m#* } prefixes of tcpdump's packets"
 fi
 # The exit summary counts every truncated record (the probe's counter line).
 counted=$(grep -i truncated "$W/frag.err" | grep -oE '[0-9]+ truncated|truncated[ =:]+[0-9]+' | grep -oE '[0-9]+' | head -1)
 if [ "$short" -gt 0 ] && [ "${counted:-x}" = "$short" ]; then
-	echo "ok - $short truncated records, the exit summary counts $counted" >&2
+	ok "$short truncated records, the exit summary counts $counted"
 elif [ "$short" -eq 0 ] && [ "${counted:-0}" = 0 ]; then
 	# Where the kernel lets BPF read pages (kallsyms with data symbols).
-	echo "ok - paged fragments read whole here, nothing truncated" >&2
+	ok "paged fragments read whole here, nothing truncated"
 else
-	echo "not ok - $short records shorter than their packet, the summary counts '${counted:-none}':" >&2
+	not_ok "$short records shorter than their packet, the summary counts '${counted:-none}':"
 	sed 's/^/    /' "$W/frag.err" >&2
-	failures=$((failures + 1))
 fi
 data=$(awk '$1 > 1000' "$W/fwant" | wc -l)
-[ "$data" -gt 0 ] || { echo "not ok - no TCP data packet over 1000 bytes in tcpdump's capture (test gap)" >&2; failures=$((failures + 1)); }
+[ "$data" -gt 0 ] || { not_ok "no TCP data packet over 1000 bytes in tcpdump's capture (test gap)"; }
 
 [ "$failures" -eq 0 ] || fail "$failures comparisons failed"
 echo "PASS: ${#EXPRS[@]} expressions and ${#SNAP_EXPRS[@]} with -s 60 against tcpdump -r, paged data as prefixes" >&2

@@ -82,10 +82,9 @@ expect_error 1 '^capx: .*\(not permitted\|privilege\|CAP_\|root\)' -- ip netns e
 # -d needs no privileges and prints the Ethernet program like tcpdump -d.
 out=$(ip netns exec "$NS_CAP" setpriv --reuid=65534 --regid=65534 --clear-groups "$CAPX" skb -f "$TP" -d udp)
 if [ $? -eq 0 ] && [ "$out" = "$(tcpdump -d -y EN10MB udp 2>/dev/null || in_cap tcpdump -d -i "$IF_CAP" udp)" ]; then
-	echo "ok - unprivileged -d prints tcpdump's program" >&2
+	ok "unprivileged -d prints tcpdump's program"
 else
-	echo "not ok - -d: $out" >&2
-	failures=$((failures + 1))
+	not_ok "-d: $out"
 fi
 
 [ "$failures" -eq 0 ] || fail "$failures error cases misbehaved"

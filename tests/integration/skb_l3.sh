@@ -137,41 +137,36 @@ for i in "${!EXPRS[@]}"; do
 	pcap_records "$W/capx$i.pcap" | strip_header >"$W/got$i"
 	n=$(grep -c . "$W/want$i")
 	if [ "$n" -eq 0 ]; then
-		echo "not ok - '$e': no written packet matches (test gap)" >&2
-		failures=$((failures + 1))
+		not_ok "'$e': no written packet matches (test gap)"
 	elif cmp -s "$W/want$i" "$W/got$i"; then
-		echo "ok - '$e' ($n packets)" >&2
+		ok "'$e' ($n packets)"
 	else
-		echo "not ok - '$e': tcpdump -r of the written packets keeps $n, capx wrote $(grep -c . "$W/got$i"):" >&2
+		not_ok "'$e': tcpdump -r of the written packets keeps $n, capx wrote $(grep -c . "$W/got$i"):"
 		diff "$W/want$i" "$W/got$i" | cut -c1-150 | head -6 >&2
-		failures=$((failures + 1))
 	fi
 done
 # The first capture took every packet: all flagged L3 by their header, and
 # tcpdump decodes them through the Ethernet header (IPv4 and IPv6).
 if [ "$(tcpdump -r "$W/capx0.pcap" -nn ip 2>/dev/null | wc -l)" -eq 6 ] &&
 	[ "$(tcpdump -r "$W/capx0.pcap" -nn ip6 2>/dev/null | wc -l)" -eq 3 ]; then
-	echo "ok - tcpdump reads the synthesized headers as 6 IPv4 and 3 IPv6 packets" >&2
+	ok "tcpdump reads the synthesized headers as 6 IPv4 and 3 IPv6 packets"
 else
-	echo "not ok - tcpdump does not decode the synthesized headers as 6 IPv4 and 3 IPv6" >&2
-	failures=$((failures + 1))
+	not_ok "tcpdump does not decode the synthesized headers as 6 IPv4 and 3 IPv6"
 fi
 # A link-layer expression cannot apply without a link layer: nothing, and
 # one warning (not one per packet).
 warnings=$(grep -v -E '^[0-9]+ packets? ' "$W/ether.err" | grep -c '^capx: ')
 if [ "$(packet_count "$W/ether.pcap")" -eq 0 ] && [ "$warnings" -eq 1 ] &&
 	grep -q '^capx: .*\(L3\|link\|ether\|MAC\)' "$W/ether.err"; then
-	echo "ok - link-layer expression: nothing captured, one warning: $(grep '^capx: ' "$W/ether.err" | head -1)" >&2
+	ok "link-layer expression: nothing captured, one warning: $(grep '^capx: ' "$W/ether.err" | head -1)"
 else
-	echo "not ok - link-layer expression: $(packet_count "$W/ether.pcap") packets, $warnings warnings:" >&2
+	not_ok "link-layer expression: $(packet_count "$W/ether.pcap") packets, $warnings warnings:"
 	sed 's/^/    /' "$W/ether.err" >&2
-	failures=$((failures + 1))
 fi
 # The other captures warned about nothing.
 for i in "${!EXPRS[@]}"; do
 	if grep -v -E '^[0-9]+ packets? ' "$W/capx$i.err" | grep -q '^capx: .*\(warn\|L3\|link-layer\)'; then
-		echo "not ok - '${EXPRS[$i]}' warned: $(grep '^capx: ' "$W/capx$i.err" | head -1)" >&2
-		failures=$((failures + 1))
+		not_ok "'${EXPRS[$i]}' warned: $(grep '^capx: ' "$W/capx$i.err" | head -1)"
 	fi
 done
 

@@ -10,8 +10,6 @@ require_capx
 W=$(work_dir)
 
 failures=0
-ok() { echo "ok - $*" >&2; }
-bad() { echo "not ok - $*" >&2; failures=$((failures + 1)); }
 
 # The oracle: every FUNC and btf_trace_ typedef whose prototype has a
 # pointer to (const/volatile) struct sk_buff, with the 1-based indexes.
@@ -61,31 +59,31 @@ awk '{print $1, $2}' "$W/functions" >"$W/got_functions"
 if diff -u "$W/want_functions" "$W/got_functions" >"$W/functions.diff"; then
 	ok "list functions: $(wc -l <"$W/got_functions") functions, as bpftool's BTF says"
 else
-	bad "list functions differs from bpftool's BTF:"; head -20 "$W/functions.diff" >&2
+	not_ok "list functions differs from bpftool's BTF:"; head -20 "$W/functions.diff" >&2
 fi
 bad_attach=$(awk '$3 !~ /^(-|fentry,fexit|kprobe|fentry,fexit,kprobe)$/ || NF != 3' "$W/functions" | head -3)
-[ -z "$bad_attach" ] && ok "every ATTACH column is one of -, fentry,fexit, kprobe" || bad "bad lines: $bad_attach"
+[ -z "$bad_attach" ] && ok "every ATTACH column is one of -, fentry,fexit, kprobe" || not_ok "bad lines: $bad_attach"
 
 out=$("$CAPX" list functions '^ip_rcv$' 2>&1)
 if [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] && printf '%s' "$out" | grep -Eq '^ip_rcv +1 +[-a-z,]+$'; then
 	ok "list functions '^ip_rcv\$': $out"
 else
-	bad "list functions '^ip_rcv\$' printed: $out"
+	not_ok "list functions '^ip_rcv\$' printed: $out"
 fi
 # On a kernel without fentry and kprobes (this development machine) ip_rcv
 # cannot be traced; where capx skb -f ip_rcv works, the list says how.
 if "$CAPX" skb --help >/dev/null 2>&1; then
 	if "$CAPX" skb -f ip_rcv -c 1 --duration 1 -w "$W/x.pcap" >/dev/null 2>"$W/skb.err"; then
 		printf '%s' "$out" | grep -Eq ' (fentry|kprobe)' && ok "ip_rcv attachable and listed so" ||
-			bad "capx skb -f ip_rcv attached but the list says: $out"
+			not_ok "capx skb -f ip_rcv attached but the list says: $out"
 	elif grep -q "cannot trace ip_rcv here" "$W/skb.err"; then
 		printf '%s' "$out" | grep -Eq ' -$' && ok "ip_rcv not attachable here and listed with -" ||
-			bad "capx skb -f ip_rcv refused ($(head -1 "$W/skb.err")) but the list says: $out"
+			not_ok "capx skb -f ip_rcv refused ($(head -1 "$W/skb.err")) but the list says: $out"
 	fi
 fi
 multi=$("$CAPX" list functions '^skb_try_coalesce$' 2>&1)
 printf '%s' "$multi" | grep -Eq '^skb_try_coalesce +1,2 ' && ok "several sk_buff arguments: $multi" ||
-	bad "skb_try_coalesce: $multi"
+	not_ok "skb_try_coalesce: $multi"
 
 # Tracepoints: names (the part after SUBSYS: when tracefs is mounted) and
 # indexes equal the oracle's.
@@ -94,20 +92,20 @@ awk '{n = $1; sub(/^[^:]*:/, "", n); print n, $2}' "$W/tracepoints" | sort -u >"
 if diff -u "$W/want_tracepoints" "$W/got_tracepoints" >"$W/tracepoints.diff"; then
 	ok "list tracepoints: $(wc -l <"$W/tracepoints") lines, as bpftool's BTF says"
 else
-	bad "list tracepoints differs from bpftool's BTF:"; head -20 "$W/tracepoints.diff" >&2
+	not_ok "list tracepoints differs from bpftool's BTF:"; head -20 "$W/tracepoints.diff" >&2
 fi
 if [ -d /sys/kernel/tracing/events ] || [ -d /sys/kernel/debug/tracing/events ]; then
 	grep -Eq '^net:netif_receive_skb +1$' "$W/tracepoints" && ok "net:netif_receive_skb listed" ||
-		bad "no 'net:netif_receive_skb 1' line"
+		not_ok "no 'net:netif_receive_skb 1' line"
 else
 	grep -Eq '^netif_receive_skb +1$' "$W/tracepoints" && ok "netif_receive_skb listed (no tracefs)" ||
-		bad "no 'netif_receive_skb 1' line"
+		not_ok "no 'netif_receive_skb 1' line"
 	grep -q "tracefs is not mounted" "$W/tracepoints.err" && [ "$(grep -c . "$W/tracepoints.err")" -eq 1 ] &&
-		ok "one note on stderr: $(cat "$W/tracepoints.err")" || bad "stderr: $(cat "$W/tracepoints.err")"
+		ok "one note on stderr: $(cat "$W/tracepoints.err")" || not_ok "stderr: $(cat "$W/tracepoints.err")"
 fi
 out=$("$CAPX" list tracepoints '^netif_receive_skb$' 2>/dev/null)
 [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] && printf '%s' "$out" | grep -q netif_receive_skb &&
-	ok "list tracepoints '^netif_receive_skb\$': $out" || bad "list tracepoints '^netif_receive_skb\$': $out"
+	ok "list tracepoints '^netif_receive_skb\$': $out" || not_ok "list tracepoints '^netif_receive_skb\$': $out"
 
 # Errors: one line, the right exit code.
 # expect CODE PATTERN ARGS...
@@ -121,7 +119,7 @@ expect() {
 		printf '%s' "$out" | grep -q -- "$pattern"; then
 		ok "capx $*: exit $rc: $(printf '%s' "$out" | head -1)"
 	else
-		bad "capx $*: exit $rc (want $code), output: $out"
+		not_ok "capx $*: exit $rc (want $code), output: $out"
 	fi
 }
 expect 2 "bad regular expression '('" list functions '('
@@ -134,10 +132,10 @@ expect 2 "" list kprobes
 # Help.
 help=$("$CAPX" list --help 2>&1)
 printf '%s' "$help" | grep -q functions && printf '%s' "$help" | grep -q tracepoints &&
-	ok "capx list --help names functions and tracepoints" || bad "capx list --help: $help"
-"$CAPX" --help 2>&1 | grep -q '^ *list ' && ok "capx --help lists 'list'" || bad "capx --help has no 'list'"
+	ok "capx list --help names functions and tracepoints" || not_ok "capx list --help: $help"
+"$CAPX" --help 2>&1 | grep -q '^ *list ' && ok "capx --help lists 'list'" || not_ok "capx --help has no 'list'"
 "$CAPX" list functions --help 2>&1 | grep -q REGEX && ok "capx list functions --help shows REGEX" ||
-	bad "capx list functions --help has no REGEX"
+	not_ok "capx list functions --help has no REGEX"
 
 [ "$failures" -eq 0 ] || fail "$failures check(s) failed"
 echo "PASS: capx list" >&2

@@ -24,8 +24,6 @@ PEER_IFINDEX=$(in_peer cat "/sys/class/net/$IF_PEER/ifindex")
 TP=tp:net:net_dev_start_xmit
 PROBE=net:net_dev_start_xmit # its name in the summary, pcapng and --print
 failures=0
-ok() { echo "ok - $*" >&2; }
-not_ok() { echo "not ok - $*" >&2; failures=$((failures + 1)); }
 
 # send MARK COUNT PORT: COUNT UDP datagrams from the peer to the capture
 # side, from a socket with SO_MARK MARK (0: none).

@@ -20,8 +20,6 @@ PING=$BG_PID
 PROBES=(-f tp:net:netif_receive_skb,tp:net:net_dev_start_xmit -f tp:skb:kfree_skb -f raw_tp:kfree_skb)
 NPROBES=4
 failures=0
-ok() { echo "ok - $*" >&2; }
-not_ok() { echo "not ok - $*" >&2; failures=$((failures + 1)); }
 
 
 # run_case NAME SIGNAL|count: starts capx, checks what it holds, stops it.

@@ -27,8 +27,6 @@ PEER_INODE=$(stat -L -c %i "/run/netns/$NS_PEER")
 CAP_IFINDEX=$(in_cap cat "/sys/class/net/$IF_CAP/ifindex")
 PEER_IFINDEX=$(in_peer cat "/sys/class/net/$IF_PEER/ifindex")
 failures=0
-ok() { echo "ok - $*" >&2; }
-not_ok() { echo "not ok - $*" >&2; failures=$((failures + 1)); }
 
 # --- net:net_dev_start_xmit against tcpdump -Q out ---------------------------
 XEXPRS=("" "icmp" "vlan $VID" "udp and not vlan")

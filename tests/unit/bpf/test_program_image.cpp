@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // The instruction surgery of filter injection on hand-made programs, and
-// the kernel BTF queries. No privileges needed.
+// the kernel BTF queries. No privileges needed; the BTF case needs the
+// kernel's BTF ([needs:btf], tests/unit/needs_main.cpp).
 #include <catch2/catch.hpp>
 
 #include <linux/bpf.h>
@@ -206,13 +207,10 @@ TEST_CASE("BTF func_info that disagrees with the calls is an error")
 	CHECK_THAT(r.error().message, Catch::Contains("func_info"));
 }
 
-TEST_CASE("the kernel's BTF tells which argument is the sk_buff")
+TEST_CASE("the kernel's BTF tells which argument is the sk_buff", "[needs:btf]")
 {
 	auto btf = KernelBtf::load();
-	if (!btf) {
-		WARN("no kernel BTF: " << btf.error().message);
-		return;
-	}
+	REQUIRE(btf);
 	REQUIRE(btf->has_function("ip_rcv"));
 	auto found = btf->pointer_argument("ip_rcv", "sk_buff");
 	REQUIRE(found);

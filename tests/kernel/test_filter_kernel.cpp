@@ -16,8 +16,8 @@
 #include "filter/ebpf_translator.hpp"
 #include "filter/executor.hpp"
 #include "filter/kernel_runner.hpp"
-#include "packet_corpus.hpp"
-#include "reference.hpp"
+#include "tests/unit/filter/packet_corpus.hpp"
+#include "tests/unit/filter/reference.hpp"
 
 using namespace capx;
 using namespace capx::test;

@@ -3,8 +3,9 @@
 // tests/progs/mbuf_app (CAPX_MBUF_APP), which hands rte_mbufs (single and
 // chained) to named functions and writes what it handed over to oracle
 // pcaps and a counts file. Captures are compared with the oracles, the
-// counters with the counts. Needs root (root_main.cpp) and mbuf_app
-// (built when libdpdk is found; skipped otherwise).
+// counters with the counts. Needs root (tests/unit/needs_main.cpp skips
+// otherwise) and mbuf_app (built, and this test with it, when libdpdk is
+// found).
 #include <catch2/catch.hpp>
 
 #include <pcap/pcap.h>
@@ -38,7 +39,7 @@
 #include "core/packet.hpp"
 #include "filter/compiled_filter.hpp"
 #include "filter/ebpf_translator.hpp"
-#include "tests/unit/bpf/ring_records.hpp"
+#include "tests/kernel/ring_records.hpp"
 
 using namespace capx;
 using namespace capx::mbuf;

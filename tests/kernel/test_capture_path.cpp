@@ -3,7 +3,7 @@
 // to loopback with XDP (bpf::Link) in a private network namespace, a UDP
 // datagram sent over it, the record read with bpf::RingBuffer::poll and
 // turned into a PacketView; detaching when the Link goes. Needs root
-// (root_main.cpp skips otherwise).
+// (tests/unit/needs_main.cpp skips otherwise).
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>

@@ -4,7 +4,7 @@
 // packets, bpf/filter_test.bpf.c run with BPF_PROG_TEST_RUN in packet and
 // buffer mode returns exactly what libpcap's bpf_filter() returns, and the
 // capture core sends exactly the matches, with their bytes, to the ring.
-// Needs root (root_main.cpp skips otherwise).
+// Needs root (tests/unit/needs_main.cpp skips otherwise).
 #include <catch2/catch.hpp>
 
 #include <pcap/pcap.h>

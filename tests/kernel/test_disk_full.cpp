@@ -16,7 +16,7 @@
 #include "output/file_sink.hpp"
 #include "output/pcap_format.hpp"
 #include "output/pcapng_format.hpp"
-#include "output_test_support.hpp"
+#include "tests/unit/output/output_test_support.hpp"
 
 using namespace capx;
 using namespace capx::test;

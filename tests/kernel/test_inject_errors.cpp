@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Injection mistakes are clear errors, not silently unfiltered programs.
-// Needs root (root_main.cpp skips otherwise).
+// Needs root (tests/unit/needs_main.cpp skips otherwise).
 #include <catch2/catch.hpp>
 
 #include <bpf/bpf.h>

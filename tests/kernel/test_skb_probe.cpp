@@ -4,7 +4,9 @@
 // loopback and IPv4 written to a TUN device in a private network namespace,
 // the shared ring read with bpf::RingBuffer. Bytes are compared with what
 // was sent and with what an AF_PACKET socket on the same device receives.
-// Needs root (root_main.cpp skips otherwise).
+// Needs root; the tp_btf cases need tp_btf programs, the TUN case
+// /dev/net/tun, the fentry case fentry: tests/unit/needs_main.cpp skips
+// each group, with the reason, where this kernel refuses it.
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
@@ -44,7 +46,7 @@
 #include "core/unique_fd.hpp"
 #include "filter/compiled_filter.hpp"
 #include "filter/ebpf_translator.hpp"
-#include "tests/unit/bpf/ring_records.hpp"
+#include "tests/kernel/ring_records.hpp"
 
 using namespace capx;
 using namespace capx::skb;
@@ -260,16 +262,6 @@ std::set<std::uint32_t> links_using(std::uint32_t events_id)
 	return ids;
 }
 
-// The tp_btf cases need BTF-typed tracepoints; on a kernel without them
-// there is nothing for them to check, and they say so.
-bool have_tp_btf()
-{
-	auto r = bpf::probe_feature(bpf::Feature::TpBtf);
-	if (!r)
-		WARN("tp_btf unavailable: " << r.error().message);
-	return r.has_value();
-}
-
 // netif_receive_skb's tp_btf program alone, for `ns`, with `f` and a ring
 // of `ring_bytes`: what the ring-reading cases need and nothing more.
 std::unique_ptr<ProbeSet> receive_probe(const PrivateNetns &ns, const Filter &f, std::size_t ring_bytes)
@@ -298,10 +290,8 @@ constexpr std::uint16_t kOtherPort = 47212;
 
 } // namespace
 
-TEST_CASE("tp_btf and raw_tp netif_receive_skb capture UDP on loopback into one ring")
+TEST_CASE("tp_btf and raw_tp netif_receive_skb capture UDP on loopback into one ring", "[needs:tp_btf]")
 {
-	if (!have_tp_btf())
-		return;
 	PrivateNetns ns;
 	PacketSocket oracle("lo");
 	// Absolute loads only (no `udp port`, which finds the UDP header through
@@ -399,10 +389,8 @@ TEST_CASE("tp_btf and raw_tp netif_receive_skb capture UDP on loopback into one 
 	CHECK(links_using(events_id).empty());
 }
 
-TEST_CASE("pre-filters and a link-layer-only expression on loopback")
+TEST_CASE("pre-filters and a link-layer-only expression on loopback", "[needs:tp_btf]")
 {
-	if (!have_tp_btf())
-		return;
 	PrivateNetns ns;
 	const std::uint32_t lo = if_nametoindex("lo");
 	// An L2-only expression: the L3 body is "return 0".
@@ -530,14 +518,8 @@ Bytes ipv4_udp(std::uint16_t port, const Bytes &payload)
 
 } // namespace
 
-TEST_CASE("an L3 packet from a TUN device gets a made-up Ethernet header")
+TEST_CASE("an L3 packet from a TUN device gets a made-up Ethernet header", "[needs:tp_btf][needs:tun]")
 {
-	if (!have_tp_btf())
-		return;
-	if (access("/dev/net/tun", R_OK | W_OK) != 0) {
-		WARN("no /dev/net/tun");
-		return;
-	}
 	PrivateNetns ns;
 	Tun tun;
 	const std::uint32_t ifindex = if_nametoindex(tun.name().c_str());
@@ -602,10 +584,8 @@ TEST_CASE("an L3 packet from a TUN device gets a made-up Ethernet header")
 	}
 }
 
-TEST_CASE("paged fragments: read where this kernel lets capx address pages, else truncated and counted")
+TEST_CASE("paged fragments: read where this kernel lets capx address pages, else truncated and counted", "[needs:tp_btf]")
 {
-	if (!have_tp_btf())
-		return;
 	PrivateNetns ns;
 	PacketSocket oracle("lo");
 	auto set = receive_probe(ns, translate("udp port " + std::to_string(kPort)), 1 << 20);
@@ -641,7 +621,9 @@ TEST_CASE("paged fragments: read where this kernel lets capx address pages, else
 	CHECK(c->captured == 1);
 }
 
-TEST_CASE("fentry, fexit and kprobe programs pass the verifier (attaching may be refused here)")
+// fentry refused (EPERM before the verifier runs) would leave this case
+// nothing to check: it needs fentry, and is skipped where it is refused.
+TEST_CASE("fentry, fexit and kprobe programs pass the verifier (attaching may be refused here)", "[needs:fentry]")
 {
 	Filter f = translate("udp");
 	auto probe = [](ProbeKind kind, const char *suffix) {
@@ -683,10 +665,8 @@ TEST_CASE("fentry, fexit and kprobe programs pass the verifier (attaching may be
 	}
 }
 
-TEST_CASE("skb:kfree_skb records the drop reason")
+TEST_CASE("skb:kfree_skb records the drop reason", "[needs:tp_btf]")
 {
-	if (!have_tp_btf())
-		return;
 	auto btf = bpf::KernelBtf::load();
 	REQUIRE(btf);
 	auto reasons = DropReasons::from_btf(*btf);
@@ -716,10 +696,8 @@ TEST_CASE("skb:kfree_skb records the drop reason")
 	}
 }
 
-TEST_CASE("a VLAN tag held in skb->vlan_tci is put back into the bytes the filter sees")
+TEST_CASE("a VLAN tag held in skb->vlan_tci is put back into the bytes the filter sees", "[needs:tp_btf]")
 {
-	if (!have_tp_btf())
-		return;
 	PrivateNetns ns;
 	// A veth pair whose one end tags what it sends with a tc program
 	// calling bpf_skb_vlan_push(): skb_vlan_push() leaves the tag in
@@ -784,56 +762,8 @@ TEST_CASE("a VLAN tag held in skb->vlan_tci is put back into the bytes the filte
 	CHECK(r.event.ifindex == peer);
 }
 
-// Not run by default (`test-skb-probe "[bench]"`): the kernel's own run-time
-// statistics (BPF_ENABLE_STATS, held only while the fd is open) of the
-// tp_btf program on a loopback UDP flood, for a filter that matches nothing
-// and one that captures everything.
-TEST_CASE("cost per packet of the tp_btf program", "[.][bench]")
+TEST_CASE("a full ring loses records, and counts every one", "[needs:tp_btf]")
 {
-	PrivateNetns ns;
-	UniqueFd stats(bpf_enable_stats(BPF_STATS_RUN_TIME));
-	REQUIRE(stats.get() >= 0);
-	for (const char *expression : {"udp port 1", "udp"}) {
-		auto set = receive_probe(ns, translate(expression), 64 << 20);
-		auto ring = bpf::RingBuffer::open(set->events_map_fd());
-		REQUIRE(ring);
-		const Bytes payload = payload_of(1, 64);
-		constexpr int kPackets = 100000;
-		UniqueFd sock(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-		sockaddr_in to{};
-		to.sin_family = AF_INET;
-		to.sin_port = htons(kPort);
-		to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		Collect sink;
-		for (int i = 0; i < kPackets; i++) {
-			sendto(sock.get(), payload.data(), payload.size(), 0, reinterpret_cast<sockaddr *>(&to), sizeof(to));
-			if (i % 1000 == 0)
-				(void)ring->consume(sink), sink.records.clear();
-		}
-		// The program's id: the link of the first (only) probe.
-		std::uint32_t events_id = map_id(set->events_map_fd());
-		auto links = links_using(events_id);
-		REQUIRE(links.size() == 1);
-		UniqueFd link(bpf_link_get_fd_by_id(*links.begin()));
-		bpf_link_info li{};
-		__u32 len = sizeof(li);
-		REQUIRE(bpf_obj_get_info_by_fd(link.get(), &li, &len) == 0);
-		UniqueFd prog(bpf_prog_get_fd_by_id(li.prog_id));
-		bpf_prog_info pi{};
-		len = sizeof(pi);
-		REQUIRE(bpf_obj_get_info_by_fd(prog.get(), &pi, &len) == 0);
-		REQUIRE(pi.run_cnt > 0);
-		auto c = set->counters(0);
-		REQUIRE(c);
-		WARN("'" << expression << "': " << pi.run_cnt << " runs, " << pi.run_time_ns / pi.run_cnt
-			 << " ns per run; captured " << c->captured << ", lost " << c->lost_ring_full);
-	}
-}
-
-TEST_CASE("a full ring loses records, and counts every one")
-{
-	if (!have_tp_btf())
-		return;
 	PrivateNetns ns;
 	// One page of ring: about a dozen of these records.
 	auto set = receive_probe(ns, translate("udp port " + std::to_string(kPort)), 4096);
@@ -850,10 +780,8 @@ TEST_CASE("a full ring loses records, and counts every one")
 	CHECK(c->captured + c->lost_ring_full == kSent);
 }
 
-TEST_CASE("records kept as views are still the reader's when on_release() comes")
+TEST_CASE("records kept as views are still the reader's when on_release() comes", "[needs:tp_btf]")
 {
-	if (!have_tp_btf())
-		return;
 	PrivateNetns ns;
 	// One page of ring: the reader hands records back every 64 bytes
 	// (kCommitFraction), i.e. after every record.
