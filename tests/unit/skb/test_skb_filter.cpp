@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // The filter of `capx skb`: the Ethernet- and RAW-compiled bodies, the L3
 // warning for expressions that need a link layer, the bytes the BPF side
-// must copy first. Where root can load BPF, both bodies also run in the
-// kernel (BPF_PROG_TEST_RUN) on an Ethernet frame and on its IP part.
+// must copy first. How the bodies decide in the kernel is
+// tests/kernel/test_skb_filter_kernel.cpp.
 #include <catch2/catch.hpp>
 
 #include <spdlog/sinks/ostream_sink.h>
@@ -13,44 +13,10 @@
 #include "capture/skb/skb_filter.hpp"
 #include "core/log.hpp"
 #include "core/snaplen.hpp"
-#include "filter/kernel_runner.hpp"
 
 using namespace capx;
 
 namespace {
-
-// An Ethernet frame: 02:00:00:00:00:02 <- 02:00:00:00:00:01, IPv4 ICMP
-// echo request 10.0.0.1 -> 10.0.0.2 (checksums are not looked at).
-std::vector<std::uint8_t> icmp_frame()
-{
-	return {
-		0x02, 0x00, 0x00, 0x00, 0x00, 0x02, 0x02, 0x00, 0x00, 0x00, 0x00, 0x01, 0x08, 0x00,
-		0x45, 0x00, 0x00, 0x1c, 0x00, 0x01, 0x00, 0x00, 0x40, 0x01, 0x00, 0x00,
-		0x0a, 0x00, 0x00, 0x01, 0x0a, 0x00, 0x00, 0x02,
-		0x08, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01,
-	};
-}
-
-// What the bodies say about the frame (L2) and about its IP part (L3), run
-// in the kernel; empty when this process cannot load BPF.
-std::optional<std::pair<std::uint32_t, std::uint32_t>> kernel_verdicts(const skb::SkbFilter &f)
-{
-	if (!KernelFilterRunner::unavailable_reason().empty())
-		return std::nullopt;
-	auto frame = icmp_frame();
-	std::span<const std::uint8_t> ip(frame.data() + 14, frame.size() - 14);
-	EbpfFilter l2{FilterAccess::Buffer, *f.bodies.buffer, 0, std::nullopt, false};
-	EbpfFilter l3{FilterAccess::Buffer, *f.bodies.l3, 0, std::nullopt, false};
-	auto r2 = KernelFilterRunner::load(l2);
-	auto r3 = KernelFilterRunner::load(l3);
-	REQUIRE(r2);
-	REQUIRE(r3);
-	auto v2 = r2->run(frame, static_cast<std::uint32_t>(frame.size()));
-	auto v3 = r3->run(ip, static_cast<std::uint32_t>(ip.size()));
-	REQUIRE(v2);
-	REQUIRE(v3);
-	return std::pair{*v2, *v3};
-}
 
 // Everything spdlog says while `f` runs.
 template<typename F>
@@ -88,10 +54,6 @@ TEST_CASE("an empty expression accepts everything at L2 and L3", "[skb][filter]"
 	REQUIRE(f->bodies.l3);
 	CHECK_FALSE(f->bodies.packet);
 	CHECK(f->l2_bytes_needed == std::optional<std::uint32_t>(0));
-	if (auto v = kernel_verdicts(*f)) {
-		CHECK(v->first != 0);
-		CHECK(v->second != 0);
-	}
 }
 
 TEST_CASE("an IP expression gets an Ethernet and a RAW body", "[skb][filter]")
@@ -104,16 +66,6 @@ TEST_CASE("an IP expression gets an Ethernet and a RAW body", "[skb][filter]")
 	// the destination address ends at 34 and 20.
 	CHECK(f->l2_bytes_needed == std::optional<std::uint32_t>(34));
 	CHECK(f->l3_bytes_needed == std::optional<std::uint32_t>(20));
-	if (auto v = kernel_verdicts(*f)) {
-		CHECK(v->first != 0);
-		CHECK(v->second != 0);
-	}
-	auto other = skb::build_skb_filter("icmp and host 10.9.9.9", kMaxSnaplen);
-	REQUIRE(other);
-	if (auto v = kernel_verdicts(*other)) {
-		CHECK(v->first == 0);
-		CHECK(v->second == 0);
-	}
 }
 
 TEST_CASE("an indirect load is bounded by the IPv4 header length, a loop is not", "[skb][filter]")
@@ -143,12 +95,6 @@ TEST_CASE("a link-layer expression warns once and never matches at L3", "[skb][f
 		CHECK(f->l3_warning.find("without a MAC header") != std::string::npos);
 		REQUIRE(f->bodies.l3);
 		CHECK(f->l3_bytes_needed == std::optional<std::uint32_t>(0));
-	}
-	auto f = skb::build_skb_filter("ether src 02:00:00:00:00:01", kMaxSnaplen);
-	REQUIRE(f);
-	if (auto v = kernel_verdicts(*f)) {
-		CHECK(v->first != 0);  // the frame is from that address
-		CHECK(v->second == 0); // its IP part alone cannot say
 	}
 }
 
