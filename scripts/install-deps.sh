@@ -8,7 +8,9 @@ packages=(
 	# build
 	build-essential pkg-config meson ninja-build cmake clang llvm
 	libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev libpcap-dev
-	libcli11-dev libfmt-dev libspdlog-dev catch2
+	libcli11-dev libfmt-dev libspdlog-dev catch2 bash-completion
+	# packaging: dpkg-buildpackage -b (README, "Install") and its check
+	debhelper lintian
 	# tests and benchmarks: the peers capx is checked against
 	tcpdump tshark netsniff-ng xdp-tools tcpreplay
 	iproute2 iputils-ping iputils-arping procps python3 time util-linux
