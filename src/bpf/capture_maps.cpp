@@ -88,11 +88,12 @@ std::optional<PacketView> event_to_packet(std::span<const std::uint8_t> record, 
 	return p;
 }
 
-bool event_to_packet(std::span<const std::uint8_t> record, const WallClock &clock, PacketView &p)
+bool event_to_packet(std::span<const std::uint8_t> record, const WallClock &clock, PacketView &p, capx_event *header)
 {
 	if (record.size() < sizeof(capx_event))
 		return false;
-	capx_event e;
+	capx_event local;
+	capx_event &e = header ? *header : local;
 	std::memcpy(&e, record.data(), sizeof(e));
 	if (e.cap_len > record.size() - sizeof(e) || e.cap_len > e.wire_len)
 		return false;

@@ -51,7 +51,9 @@ std::optional<PacketView> event_to_packet(std::span<const std::uint8_t> record, 
 // malformed: for the per-record path, where the copies of a returned
 // PacketView showed in profiles (its optionals' one-byte flags stored, then
 // the struct copied with 16-byte loads that cannot take them from the
-// store buffer).
-bool event_to_packet(std::span<const std::uint8_t> record, const WallClock &clock, PacketView &out);
+// store buffer). `header`, when given, receives the record's capx_event,
+// so that a caller reading more of it does not copy it again.
+bool event_to_packet(std::span<const std::uint8_t> record, const WallClock &clock, PacketView &out,
+		     capx_event *header = nullptr);
 
 } // namespace capx::bpf

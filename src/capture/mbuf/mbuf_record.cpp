@@ -15,14 +15,10 @@ RecordConverter::RecordConverter(WallClock clock) : clock_(clock) {}
 
 std::optional<MbufRecord> RecordConverter::convert(std::span<const std::uint8_t> record)
 {
-	auto packet = bpf::event_to_packet(record, clock_);
-	if (!packet)
-		return std::nullopt;
-	capx_event e;
-	std::memcpy(&e, record.data(), sizeof(e));
-
 	MbufRecord out;
-	out.packet = *packet;
+	capx_event e;
+	if (!bpf::event_to_packet(record, clock_, out.packet, &e))
+		return std::nullopt;
 	if (e.flags & CAPX_EVENT_HAS_TASK)
 		out.pid = static_cast<pid_t>(e.pid);
 

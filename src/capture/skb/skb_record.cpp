@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cstddef>
-#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -89,10 +88,9 @@ std::optional<SkbRecord> RecordConverter::convert(std::span<const std::uint8_t> 
 
 bool RecordConverter::convert(std::span<const std::uint8_t> record, PacketView &out, RecordFacts &facts)
 {
-	if (!bpf::event_to_packet(record, clock_, out))
-		return false;
 	capx_event e;
-	std::memcpy(&e, record.data(), sizeof(e));
+	if (!bpf::event_to_packet(record, clock_, out, &e))
+		return false;
 	facts.l3 = (e.flags & CAPX_EVENT_L3) != 0;
 	facts.unreadable_bytes = (e.flags & CAPX_EVENT_TRUNCATED) &&
 				 out.data.size() < std::min<std::uint32_t>(snaplen_, CAPX_PACKET_BUF_SIZE);
