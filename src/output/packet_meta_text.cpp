@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "core/text_append.hpp"
+#include "core/xdp_action.hpp"
 
 namespace capx {
 
@@ -77,7 +78,10 @@ void append_meta(std::string &out, const PacketMeta &m)
 	t.hex("mbuf=", m.mbuf);
 	if (m.vlan_tci)
 		t.number("vlan=", std::optional<std::uint16_t>(*m.vlan_tci & 0x0fff));
-	t.number("verdict=", m.xdp_verdict);
+	if (m.xdp_verdict && !xdp_action_name(*m.xdp_verdict).empty())
+		t.text("verdict=", xdp_action_name(*m.xdp_verdict));
+	else
+		t.number("verdict=", m.xdp_verdict);
 	if (!m.drop_reason_name.empty())
 		t.text("drop=", m.drop_reason_name);
 	else

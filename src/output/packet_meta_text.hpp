@@ -14,7 +14,7 @@ namespace capx {
 // by spaces (each only when filled):
 //
 //   dev=IFINDEX(NAME) port=P queue=Q netns=INODE cpu=C pid=P tid=T comm=C
-//   skb=0xADDR mbuf=0xADDR vlan=V verdict=V drop=REASON stack: a;b;c
+//   skb=0xADDR mbuf=0xADDR vlan=V verdict=ACTION drop=REASON stack: a;b;c
 //
 // "(NAME)" only when the name is known; drop= takes the reason's name when
 // the source has one, else its number. Appends nothing when there are none.

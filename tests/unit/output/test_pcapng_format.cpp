@@ -111,7 +111,7 @@ TEST_CASE("tshark reads pcapng interfaces, flags, comments and counters", "[outp
 	CHECK(out[0] == fmt::format("eth0|AF_PACKET TPACKET_V3 ring|0x00000001|{}|3|18446612682375452280|1||"
 				    "1700000000.123456789|46|46|10.0.0.2",
 				    comment));
-	CHECK(out[1] == "ip_rcv|tracepoint at IP input|0x00000002|verdict=2||||2|1700000003.000000500|32|32|10.0.0.2");
+	CHECK(out[1] == "ip_rcv|tracepoint at IP input|0x00000002|verdict=pass||||2|1700000003.000000500|32|32|10.0.0.2");
 	CHECK(out[2] == "eth0|AF_PACKET TPACKET_V3 ring|||||||1700000002.999999001|54|1514|10.0.0.2");
 }
 
