@@ -38,6 +38,7 @@ int main(int argc, char **argv)
 	capx::cli::add_list_command(app, commands);
 	capx::cli::add_skb_command(app, commands);
 	capx::cli::add_mbuf_command(app, commands);
+	capx::cli::add_xdp_command(app, commands);
 
 	try {
 		app.parse(argc, argv);

@@ -24,5 +24,6 @@ void add_filter_command(CLI::App &parent, CommandList &commands);
 void add_list_command(CLI::App &parent, CommandList &commands);
 void add_skb_command(CLI::App &parent, CommandList &commands);
 void add_mbuf_command(CLI::App &parent, CommandList &commands);
+void add_xdp_command(CLI::App &parent, CommandList &commands);
 
 } // namespace capx::cli
