@@ -6,10 +6,10 @@
 // object loaded on one 6.18 build and hit the limit on the next.
 //
 //	verifier-budget [--limit N] [--corpus FILE] [--top N] [--quick]
-//	                [--points skb,mbuf]
+//	                [--points skb,mbuf,xdp]
 //
 // Loads through the capture points' own loaders (skb::ProbeSet::verify,
-// mbuf::UprobeSet::verify), configured as capx configures them, and prints
+// mbuf::UprobeSet::verify, xdp::XdpProbes::verify), configured as capx configures them, and prints
 // per program the worst bpf_prog_info.verified_insns and the expression
 // that caused it. Exit 0 when every program is within the limit, 1 when one
 // is over or does not load, 77 (skip) without root. A probe kind this
@@ -38,6 +38,8 @@
 #include "capture/skb/probe_set.hpp"
 #include "capture/skb/probe_spec.hpp"
 #include "capture/skb/skb_filter.hpp"
+#include "capture/xdp/xdp_filter.hpp"
+#include "capture/xdp/xdp_probes.hpp"
 #include "core/log.hpp"
 #include "core/packet.hpp"
 #include "filter/compiled_filter.hpp"
@@ -82,7 +84,7 @@ struct Options {
 	std::string corpus;
 	std::size_t top = 8;
 	bool quick = false;
-	std::string points = "skb,mbuf"; // the capture points measured
+	std::string points = "skb,mbuf,xdp"; // the capture points measured
 };
 
 // The `top` corpus expressions with the longest Ethernet translation.
@@ -266,6 +268,40 @@ void measure_mbuf(Budget &budget, const std::vector<std::string> &expressions)
 	}
 }
 
+// capx xdp's wrapper, in the layouts that differ in code: exit only, and
+// entry + exit with an --action mask. The hook programs share its capture
+// path (capture() in bpf/xdp.bpf.c) without the tail call.
+void measure_xdp(Budget &budget, const std::vector<std::string> &expressions)
+{
+	struct Layout {
+		const char *name;
+		xdp::ProbeLayout layout;
+	};
+	xdp::ProbeLayout exit_only;
+	exit_only.exit_probe = 0;
+	xdp::ProbeLayout both;
+	both.entry_probe = 0;
+	both.exit_probe = 1;
+	both.actions = 1u << 1;
+	for (const Layout &l : {Layout{"xdp exit", exit_only}, Layout{"xdp entry,exit --action", both}}) {
+		for (const auto &e : expressions) {
+			auto filter = xdp::build_xdp_filter(e, CAPX_PACKET_BUF_SIZE);
+			if (!filter) {
+				budget.refused(fmt::format("{} {}", l.name, quoted(e)), filter.error().message);
+				continue;
+			}
+			xdp::ProbeLayout layout = l.layout;
+			layout.filter_bytes = filter->bytes_needed;
+			auto costs = xdp::XdpProbes::verify(layout, filter->bodies);
+			if (!costs) {
+				budget.refused(fmt::format("{} {}", l.name, quoted(e)), costs.error().message);
+				continue;
+			}
+			budget.add(l.name, *costs, e);
+		}
+	}
+}
+
 bool parse(int argc, char **argv, Options &o)
 {
 	for (int i = 1; i < argc; i++) {
@@ -295,7 +331,7 @@ int main(int argc, char **argv)
 	Options o;
 	if (!parse(argc, argv, o)) {
 		std::fprintf(stderr, "usage: verifier-budget [--limit N] [--corpus FILE] [--top N] [--quick] "
-				     "[--points skb,mbuf]\n");
+				     "[--points skb,mbuf,xdp]\n");
 		return 2;
 	}
 	if (geteuid() != 0) {
@@ -320,6 +356,8 @@ int main(int argc, char **argv)
 		measure_skb(budget, expressions);
 	if (wanted("mbuf"))
 		measure_mbuf(budget, expressions);
+	if (wanted("xdp"))
+		measure_xdp(budget, expressions);
 	bool ok = budget.report(u.release);
 	auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
 	std::printf("%s in %lld ms\n", ok ? "within budget" : "OVER BUDGET or not loaded", static_cast<long long>(ms.count()));

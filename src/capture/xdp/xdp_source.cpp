@@ -13,13 +13,12 @@
 #include "bpf/capture_maps.hpp"
 #include "capture/bpf_ring_source.hpp"
 #include "capture/xdp/xdp_change.hpp"
+#include "capture/xdp/xdp_filter.hpp"
 #include "capture/xdp/xdp_probes.hpp"
 #include "capture/xdp/xdp_program.hpp"
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "core/packet.hpp"
-#include "filter/compiled_filter.hpp"
-#include "filter/ebpf_translator.hpp"
 
 namespace capx::xdp {
 
@@ -72,30 +71,6 @@ private:
 	std::uint32_t ifindex_;
 	std::string ifname_;
 };
-
-struct Filter {
-	bpf::FilterBodies bodies;
-	std::uint32_t bytes_needed = CAPX_PACKET_BUF_SIZE;
-};
-
-[[nodiscard]] Result<Filter> build_filter(const XdpConfig &config, std::uint32_t snaplen)
-{
-	auto compiled = compile_filter(config.expression, kLinkEthernet, snaplen);
-	if (!compiled)
-		return std::unexpected(std::move(compiled.error()));
-	auto packet = translate_to_ebpf(compiled->cbpf, FilterAccess::Packet);
-	if (!packet)
-		return std::unexpected(std::move(packet.error()));
-	auto buffer = translate_to_ebpf(compiled->cbpf, FilterAccess::Buffer);
-	if (!buffer)
-		return std::unexpected(std::move(buffer.error()));
-	Filter f;
-	f.bodies.packet = std::move(packet->insns);
-	f.bodies.buffer = std::move(buffer->insns);
-	if (buffer->bytes_needed)
-		f.bytes_needed = *buffer->bytes_needed;
-	return f;
-}
 
 // What the session captures at, once the method is known.
 struct Plan {
@@ -231,7 +206,7 @@ std::vector<CapturePoint> capture_points(const Plan &plan, const ProbeLayout &la
 	return points;
 }
 
-[[nodiscard]] Result<ProbeLayout> layout_for(const Plan &plan, const XdpConfig &config, const Filter &filter)
+[[nodiscard]] Result<ProbeLayout> layout_for(const Plan &plan, const XdpConfig &config, const XdpFilter &filter)
 {
 	Sides sides = config.sides;
 	if (!config.sides_given && plan.method == Method::Own)
@@ -348,7 +323,7 @@ std::string_view mode_name(std::uint32_t mode_flag)
 	if (!plan)
 		return std::unexpected(std::move(plan.error()));
 	std::uint32_t snaplen = bpf::record_snaplen(config.snaplen);
-	auto filter = build_filter(config, snaplen);
+	auto filter = build_xdp_filter(config.expression, snaplen);
 	if (!filter)
 		return std::unexpected(std::move(filter.error()));
 	auto layout = layout_for(*plan, config, *filter);
