@@ -534,7 +534,8 @@ def stripped(binary):
 	"""Debug info is most of a debugoptimized binary and useless in the
 	guest; a stripped copy keeps the initramfs (and its gzip time) small."""
 	data = Path(binary).read_bytes()
-	if not shutil.which("objcopy"):
+	# A BPF object (a case's data, not a program) keeps its BTF as it is.
+	if not shutil.which("objcopy") or str(binary).endswith(".bpf.o"):
 		return data
 	with tempfile.NamedTemporaryFile() as out:
 		run = subprocess.run(["objcopy", "--strip-debug", str(binary), out.name], capture_output=True)

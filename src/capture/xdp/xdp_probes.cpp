@@ -71,6 +71,33 @@ std::string variant_name(Variant v)
 	return fmt::format("{}xdp{}", v.attach ? "" : "legacy ", v.frags ? ".frags" : "");
 }
 
+// Whether this kernel gives the verdict back through the wrapper: a
+// throwaway wrapper of variant `v` around capx's own XDP_DROP hook program,
+// run once with BPF_PROG_TEST_RUN, must return XDP_DROP (a tail call that
+// fell through would return XDP_PASS and leave the user's program out).
+[[nodiscard]] Result<void> check_verdict_returns(const ProbeLayout &layout, const bpf::FilterBodies &bodies, Variant v)
+{
+	auto wrapper = load(layout, bodies, v, false);
+	auto target = load(layout, bodies, v, true);
+	if (!wrapper || !target)
+		return std::unexpected(wrapper ? target.error() : wrapper.error());
+	std::uint32_t slot = 0;
+	int fd = bpf_program__fd((*target)->progs.capx_xdp_hook_drop);
+	if (bpf_map_update_elem(bpf_map__fd((*wrapper)->maps.capx_target), &slot, &fd, BPF_ANY))
+		return fail_errno(errno, "cannot test capx's wrapper");
+	std::uint8_t frame[64] = {0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x08, 0x00};
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = sizeof frame, .repeat = 1);
+	if (int err = bpf_prog_test_run_opts(bpf_program__fd((*wrapper)->progs.capx_xdp_wrap), &opts))
+		return fail_errno(-err, "cannot test capx's wrapper (BPF_PROG_TEST_RUN)");
+	if (opts.retval != XDP_DROP)
+		return fail(fmt::format("this kernel does not give the verdict back through capx's wrapper (a tail "
+					"call from a subprogram returned {} where the program said drop)",
+					opts.retval),
+			    "wrapping would change what the program does; capture at it with --method trace where "
+			    "fentry works");
+	return {};
+}
+
 } // namespace
 
 struct XdpProbes::Impl {
@@ -112,6 +139,11 @@ static std::size_t probe_count(const ProbeLayout &layout)
 			return std::unexpected(skel.error());
 		std::uint32_t slot = 0;
 		int fd = target->fd.get();
+		if (bpf_map_update_elem(bpf_map__fd((*skel)->maps.capx_target), &slot, &fd, BPF_ANY) == 0) {
+			bpf_map_delete_elem(bpf_map__fd((*skel)->maps.capx_target), &slot);
+			if (auto r = check_verdict_returns(layout, bodies, v); !r)
+				return std::unexpected(std::move(r.error()));
+		}
 		if (bpf_map_update_elem(bpf_map__fd((*skel)->maps.capx_target), &slot, &fd, BPF_ANY) == 0) {
 			spdlog::debug("capx's wrapper loaded as {} to fit program {}", variant_name(v), target->id);
 			auto impl = std::make_unique<Impl>(Impl{std::move(*skel), probe_count(layout), false, {}, {}});

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # vm-programs: verifier-budget
 # Every program of capx skb (each hook kind this kernel allows: kprobe,
-# fentry and fexit here, where the host refuses them) and capx mbuf, loaded
-# on this kernel with the heaviest expressions of
+# fentry and fexit here, where the host refuses them), capx mbuf and capx
+# xdp, loaded on this kernel with the heaviest expressions of
 # tests/kernel/verifier_budget.cpp's short list, is verified in at most a
 # fifth of the verifier's 1M-instruction limit; the worst figure per program
 # and the kernel release are printed for the console log.
