@@ -6,7 +6,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
-#include "capx_capture.bpf.h"
+#include "capx_xdp.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -18,19 +18,6 @@ __u32 test_verdict;
 /* Set when the program could not read the packet (test_verdict is then
  * meaningless). */
 __u32 test_error;
-
-/* Copies the first `len` (1..CAPX_PACKET_BUF_SIZE) bytes of the packet,
- * linear part and fragments, in chunks bpf_xdp_load_bytes() accepts. */
-static __always_inline int copy_packet(struct xdp_md *ctx, __u8 *dst, __u32 len)
-{
-	__u32 first = capx_min(len, CAPX_COPY_CHUNK);
-	if (bpf_xdp_load_bytes(ctx, 0, dst, capx_clamp(first, 1, CAPX_COPY_CHUNK)))
-		return -1;
-	if (len <= CAPX_COPY_CHUNK)
-		return 0;
-	return bpf_xdp_load_bytes(ctx, CAPX_COPY_CHUNK, dst + CAPX_COPY_CHUNK,
-				  capx_clamp(len - CAPX_COPY_CHUNK, 1, CAPX_COPY_CHUNK));
-}
 
 enum { PROBE_PKT = 0, PROBE_BUF = 1 };
 
@@ -78,7 +65,7 @@ int filter_test_pkt(struct xdp_md *ctx)
 	if (!s)
 		return XDP_PASS;
 	__u32 keep = capx_keep_len(ret, len);
-	if (keep > 0 && copy_packet(ctx, s->data, keep) == 0) {
+	if (keep > 0 && capx_xdp_copy(ctx, s->data, keep) == 0) {
 		s->event.wire_len = wire_len;
 		s->event.cap_len = keep;
 		s->event.flags = capx_is_truncated(ret, len, wire_len) ? CAPX_EVENT_TRUNCATED : 0;
@@ -110,7 +97,7 @@ int filter_test_buf(struct xdp_md *ctx)
 	if (!s)
 		return XDP_PASS;
 	__u32 copied = capx_min(len, CAPX_PACKET_BUF_SIZE);
-	if (copied == 0 || copy_packet(ctx, s->data, copied) != 0) {
+	if (copied == 0 || capx_xdp_copy(ctx, s->data, copied) != 0) {
 		c->errors++;
 		test_error = 1;
 		capx_scratch_put();

@@ -26,7 +26,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
-#include "capx_capture.bpf.h"
+#include "capx_xdp.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -78,19 +78,6 @@ static __always_inline __u32 action_bit(__u32 verdict)
 	return 1u << (verdict <= XDP_REDIRECT ? verdict : CAPX_XDP_OTHER_ACTION);
 }
 
-/* Copies the first `len` (1..CAPX_PACKET_BUF_SIZE) bytes of the packet,
- * linear part and fragments, in chunks bpf_xdp_load_bytes() accepts. */
-static __always_inline int copy_packet(struct xdp_md *ctx, __u8 *dst, __u32 len)
-{
-	__u32 first = capx_min(len, CAPX_COPY_CHUNK);
-	if (bpf_xdp_load_bytes(ctx, 0, dst, capx_clamp(first, 1, CAPX_COPY_CHUNK)))
-		return -1;
-	if (len <= CAPX_COPY_CHUNK)
-		return 0;
-	return bpf_xdp_load_bytes(ctx, CAPX_COPY_CHUNK, dst + CAPX_COPY_CHUNK,
-				  capx_clamp(len - CAPX_COPY_CHUNK, 1, CAPX_COPY_CHUNK));
-}
-
 /* The filter's answer on the packet as it is now (0: not kept). In place
  * when the linear part holds every byte the filter may read, which costs
  * no copy; otherwise over a copy of those bytes (a multi-buffer packet) in
@@ -112,7 +99,7 @@ static __always_inline __u32 filter_packet(struct xdp_md *ctx, struct capx_count
 	}
 	*slot = s;
 	__u32 n = capx_min(needed, CAPX_PACKET_BUF_SIZE);
-	if (n == 0 || copy_packet(ctx, s->data, n)) {
+	if (n == 0 || capx_xdp_copy(ctx, s->data, n)) {
 		c->errors++;
 		*failed = 1;
 		return 0;
@@ -151,7 +138,7 @@ static __always_inline struct capx_scratch *capture(struct xdp_md *ctx, __u32 pr
 			return 0;
 	}
 	__u32 keep = capx_keep_len(ret, len);
-	if (keep == 0 || copy_packet(ctx, s->data, keep)) {
+	if (keep == 0 || capx_xdp_copy(ctx, s->data, keep)) {
 		c->errors++;
 		capx_scratch_put();
 		return 0;

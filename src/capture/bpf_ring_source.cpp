@@ -3,6 +3,10 @@
 
 #include "capture/bpf_ring_read.hpp"
 
+#include <algorithm>
+
+#include <fmt/format.h>
+
 namespace capx {
 
 BpfRingSource::BpfRingSource(std::unique_ptr<BpfProbes> probes, bpf::RingBuffer ring, std::vector<CapturePoint> points)
@@ -74,6 +78,26 @@ bool BpfRingSource::flush_views()
 	const std::size_t n = pending_;
 	pending_ = 0;
 	return consumer_->on_packets(PacketBatch(views_.data(), n));
+}
+
+ProbeTally BpfRingSource::packet_tally(const CapturePoint &point, const capx_counters &c)
+{
+	ProbeTally t;
+	// tcpdump on Linux counts as "received by filter" what passed the
+	// filter, kept or dropped (tp_packets includes tp_drops,
+	// packet_getsockopt in net/packet/af_packet.c); so does capx ring.
+	// Packets lost before the filter could say (no scratch slot free,
+	// a read the kernel refused) count as received and dropped:
+	// received - dropped is what reached the ring.
+	t.received = c.hits - std::min(c.hits, c.filtered_out);
+	t.dropped = c.lost_ring_full + c.lost_busy + c.errors;
+	t.line = fmt::format("{}: hits {}, filtered out {}, captured {}, lost (ring full) {}, truncated {}", point.name,
+			     c.hits, c.filtered_out, c.captured, c.lost_ring_full, c.truncated);
+	if (c.lost_busy)
+		t.line += fmt::format(", lost (busy) {}", c.lost_busy);
+	if (c.errors)
+		t.line += fmt::format(", errors {}", c.errors);
+	return t;
 }
 
 } // namespace capx

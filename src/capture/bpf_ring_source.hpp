@@ -69,6 +69,9 @@ protected:
 
 	// A probe's counters as the summary says them.
 	virtual ProbeTally tally(const CapturePoint &point, const capx_counters &counters) const = 0;
+	// The tally of a probe that sees one packet per hit (capx skb, capx
+	// xdp): received is what passed the filter, dropped what was lost after.
+	static ProbeTally packet_tally(const CapturePoint &point, const capx_counters &counters);
 
 	// Asked before each poll: true when nothing more will come after what
 	// waits in the ring now (capx mbuf: every target process exited). That

@@ -103,7 +103,6 @@ std::string variant_name(Variant v)
 struct XdpProbes::Impl {
 	bpf::Skeleton<::xdp> skel;
 	std::size_t probes = 0;
-	bool hook = false;
 	// After skel: detached, and changes undone, before it goes.
 	bpf::Link link;
 	ChangeSet changes;
@@ -129,7 +128,7 @@ static std::size_t probe_count(const ProbeLayout &layout)
 		auto skel = load(layout, bodies, {true, BPF_XDP}, false);
 		if (!skel)
 			return std::unexpected(skel.error());
-		auto impl = std::make_unique<Impl>(Impl{std::move(*skel), probe_count(layout), false, {}, {}});
+		auto impl = std::make_unique<Impl>(Impl{std::move(*skel), probe_count(layout), {}, {}});
 		return std::unique_ptr<XdpProbes>(new XdpProbes(std::move(impl)));
 	}
 	std::optional<Error> refusal;
@@ -146,7 +145,7 @@ static std::size_t probe_count(const ProbeLayout &layout)
 		}
 		if (bpf_map_update_elem(bpf_map__fd((*skel)->maps.capx_target), &slot, &fd, BPF_ANY) == 0) {
 			spdlog::debug("capx's wrapper loaded as {} to fit program {}", variant_name(v), target->id);
-			auto impl = std::make_unique<Impl>(Impl{std::move(*skel), probe_count(layout), false, {}, {}});
+			auto impl = std::make_unique<Impl>(Impl{std::move(*skel), probe_count(layout), {}, {}});
 			return std::unique_ptr<XdpProbes>(new XdpProbes(std::move(impl)));
 		}
 		int err = errno;
@@ -182,7 +181,7 @@ static std::size_t probe_count(const ProbeLayout &layout)
 		if (bpf_map_update_elem(hook_map_fd, &probe_slot, &fd, BPF_ANY) == 0) {
 			bpf_map_delete_elem(hook_map_fd, &probe_slot);
 			spdlog::debug("capx's hook programs loaded as {}", variant_name(v));
-			auto impl = std::make_unique<Impl>(Impl{std::move(*skel), probe_count(layout), true, {}, {}});
+			auto impl = std::make_unique<Impl>(Impl{std::move(*skel), probe_count(layout), {}, {}});
 			return std::unique_ptr<XdpProbes>(new XdpProbes(std::move(impl)));
 		}
 		int err = errno;

@@ -40,17 +40,7 @@ public:
 private:
 	ProbeTally tally(const CapturePoint &point, const capx_counters &c) const override
 	{
-		ProbeTally t;
-		// As capx skb: received = passed the filter (and --action).
-		t.received = c.hits - std::min(c.hits, c.filtered_out);
-		t.dropped = c.lost_ring_full + c.lost_busy + c.errors;
-		t.line = fmt::format("{}: hits {}, filtered out {}, captured {}, lost (ring full) {}, truncated {}",
-				     point.name, c.hits, c.filtered_out, c.captured, c.lost_ring_full, c.truncated);
-		if (c.lost_busy)
-			t.line += fmt::format(", lost (busy) {}", c.lost_busy);
-		if (c.errors)
-			t.line += fmt::format(", errors {}", c.errors);
-		return t;
+		return packet_tally(point, c);
 	}
 
 	bool on_record(std::span<const std::uint8_t> record) override
